@@ -1,0 +1,1 @@
+"""The ``imgedit`` command line. Command modules import only click at load time."""

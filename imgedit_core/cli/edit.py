@@ -1,0 +1,196 @@
+"""``imgedit edit``: one edit, saved to disk, paths printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .guard import echo_json, guarded
+
+if TYPE_CHECKING:
+    from ..client import PreparedEdit
+    from ..result import EditResult
+
+
+def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
+    import json
+
+    extra: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
+        try:
+            extra[key] = json.loads(raw)
+        except ValueError:
+            extra[key] = raw
+    return extra
+
+
+@click.command("edit")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("-p", "--prompt", required=True, help="What to change, in words.")
+@click.option(
+    "-m",
+    "--model",
+    envvar="IMGEDIT_MODEL",
+    default="gpt-image-2",
+    show_default=True,
+    help="Model name or alias (env: IMGEDIT_MODEL). `imgedit models` lists them.",
+)
+@click.option("--provider", help="Provider to use when several serve the model.")
+@click.option("--mask", type=click.Path(dir_okay=False), help="PNG with alpha: transparent = edit.")
+@click.option("-n", "n", type=int, help="How many images to make.")
+@click.option("--quality", help="low, medium, high or auto (GPT image models).")
+@click.option("--size", help="WIDTHxHEIGHT or auto, as the model allows.")
+@click.option("--output-format", help="png, jpeg or webp (default: from -o's suffix, else png).")
+@click.option("--output-compression", type=int, help="0-100, for jpeg and webp.")
+@click.option("--background", help="transparent, opaque or auto.")
+@click.option("--input-fidelity", help="high or low (gpt-image-1 and 1.5).")
+@click.option("--response-format", help="url or b64_json (URL-capable models only).")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A provider-specific option, e.g. watermark=false. Repeatable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    help="File or folder to write. Default: <image>-edited.<ext> beside the first image. "
+    "With several images, -1, -2... are added, or put {index} in the name.",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--timeout", type=float, help="Seconds to wait for the edit (default 600).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of paths.")
+def edit_command(
+    images: tuple[str, ...],
+    prompt: str,
+    model: str,
+    provider: str | None,
+    mask: str | None,
+    options: tuple[str, ...],
+    output: str | None,
+    force: bool,
+    timeout: float | None,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    """Edit IMAGE(s) as the prompt says and write the result.
+
+    Prints each written path on its own line (or a JSON summary with --json).
+    """
+    extra = _parse_option(options)
+    with guarded():
+        from ..client import Client
+
+        with Client(timeout=timeout) as client:
+            resolved = client.resolve(model, provider)
+            caps = resolved.spec.capabilities
+            fields["output_format"] = _output_format(
+                fields.get("output_format"), output, caps.output_formats,
+                caps.default_output_format, resolved.model,
+            )
+            prepared = client.prepare(
+                list(images), prompt, model=model, provider=provider,
+                mask=mask if mask is not None else _not_given(), extra=extra, **fields,
+            )
+            paths = _plan(prepared, output, force)
+            result = client.send(prepared)
+            datas = [image.data for image in result.images]  # all or nothing before writing
+            written = _write(result, datas, paths, output, prepared, force)
+        if as_json:
+            echo_json(_summary(result, written, prepared))
+        else:
+            for path in written:
+                click.echo(str(path))
+
+
+def _not_given() -> Any:
+    from ..sentinel import NOT_GIVEN
+
+    return NOT_GIVEN
+
+
+def _output_format(
+    given: str | None, output: str | None, settable: frozenset[str], default: str, model: str
+) -> str | None:
+    """--output-format, else what -o's suffix asks for; a contradiction is an error."""
+    from ..errors import UserError
+    from ..media import format_for_suffix
+
+    wanted = format_for_suffix(Path(output).suffix) if output and output != "-" else None
+    if given is not None:
+        if wanted is not None and wanted != given:
+            raise UserError(
+                f"--output-format {given} contradicts the output name {output!r}; "
+                f"name the file .{given.replace('jpeg', 'jpg')} or drop --output-format."
+            )
+        return given
+    if wanted is None or wanted == default:
+        return None
+    if wanted in settable:
+        return wanted
+    raise UserError(
+        f"model {model!r} answers {default} and cannot make {wanted}; "
+        f"name the output .{default} (got {output!r})."
+    )
+
+
+def _expected_media_type(prepared: PreparedEdit) -> str:
+    from ..media import FORMAT_MEDIA_TYPES
+    from ..sentinel import is_given
+
+    fmt = prepared.request.output_format
+    caps = prepared.resolved.spec.capabilities
+    name = fmt if isinstance(fmt, str) and is_given(fmt) else caps.default_output_format
+    return FORMAT_MEDIA_TYPES.get(name, "image/png")
+
+
+def _plan(prepared: PreparedEdit, output: str | None, force: bool) -> list[Path]:
+    from .outputs import check_free, plan_outputs
+
+    first = prepared.request.images[0].path
+    count = prepared.request.expected_count()
+    paths = plan_outputs(output, first, count, _expected_media_type(prepared))
+    check_free(paths, force=force)
+    return paths
+
+
+def _write(
+    result: EditResult,
+    datas: list[bytes],
+    paths: list[Path],
+    output: str | None,
+    prepared: PreparedEdit,
+    force: bool,
+) -> list[Path]:
+    from ..files import write_atomic
+    from .outputs import plan_outputs
+
+    if len(datas) != len(paths):  # the provider sent more or fewer images than asked
+        first = prepared.request.images[0].path
+        paths = plan_outputs(output, first, len(datas), _expected_media_type(prepared))
+    return [write_atomic(p, d, overwrite=force) for p, d in zip(paths, datas)]
+
+
+def _summary(result: EditResult, written: list[Path], prepared: PreparedEdit) -> dict[str, Any]:
+    from ..sentinel import is_given
+
+    size = result.size or (prepared.request.size if is_given(prepared.request.size) else None)
+    return {
+        "paths": [str(p) for p in written],
+        "model": result.model,
+        "provider": result.provider,
+        "size": size,
+        "output_format": result.output_format,
+        "images": [
+            {"path": str(p), "media_type": img.media_type, "bytes": len(img.data), "url": img.url}
+            for p, img in zip(written, result.images)
+        ],
+        "usage": result.usage.to_dict() if result.usage else None,
+        "created": result.created,
+    }

@@ -1,0 +1,47 @@
+"""Turning errors into one clear line on stderr and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+DEBUG_ENV = "IMGEDIT_DEBUG"
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Run a command body: imgedit's own errors exit with their code and message."""
+    from ..errors import ImgeditError
+
+    try:
+        yield
+    except ImgeditError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: nothing was written.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (click.ClickException, click.exceptions.Exit, SystemExit):
+        raise
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        click.echo(
+            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in imgedit or a plugin; "
+            f"rerun with {DEBUG_ENV}=1 for the traceback and report it.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+def echo_json(data: object) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=False))

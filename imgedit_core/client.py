@@ -1,0 +1,248 @@
+"""The Python face: ``Client`` and the one-call ``edit``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import PluginError
+from .inputs import ImageInput, ImageSource
+from .plugins import PluginSet, load_plugins
+from .registry import Registry, Resolved
+from .request import EditRequest
+from .result import EditResult
+from .sentinel import NOT_GIVEN, Maybe, is_given
+from .settings import default_model, resolve_settings
+from .validation import check_request
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .provider import ProviderSettings
+    from .transport import Transport
+
+
+@attrs.frozen
+class PreparedEdit:
+    """A checked request and where it goes: what ``--dry-run`` shows and ``edit`` sends."""
+
+    resolved: Resolved
+    request: EditRequest
+    settings: ProviderSettings
+    http_request: httpx.Request
+
+
+class Client:
+    """Holds loaded plugins and an HTTP connection pool; reuse it for many edits.
+
+    ``api_key`` and ``base_url`` override the provider's environment variables for every
+    provider this client talks to.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        http_client: httpx.Client | None = None,
+        plugins: PluginSet | None = None,
+        extra_plugins: Iterable[object] = (),
+        entry_points: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._environ = dict(os.environ if environ is None else environ)
+        self._api_key = api_key
+        self._base_url = base_url
+        self._timeout = timeout
+        self._http_client = http_client
+        self._plugins = plugins
+        self._extra_plugins = tuple(extra_plugins)
+        self._entry_points = entry_points
+        self._registry: Registry | None = None
+        self._transport: Transport | None = None
+
+    def __repr__(self) -> str:
+        return f"<imgedit Client base_url={self._base_url!r}>"
+
+    # -- plugins and models ------------------------------------------------------------------
+
+    @property
+    def plugins(self) -> PluginSet:
+        if self._plugins is None:
+            self._plugins = load_plugins(
+                self._extra_plugins, entry_points=self._entry_points, environ=self._environ
+            )
+        return self._plugins
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(self.plugins.providers)
+        return self._registry
+
+    def resolve(self, model: str | None = None, provider: str | None = None) -> Resolved:
+        return self.registry.resolve(model or default_model(self._environ), provider)
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        image: ImageSource | Sequence[ImageSource],
+        prompt: str,
+        *,
+        model: str | None = None,
+        provider: str | None = None,
+        mask: Maybe[ImageSource] = NOT_GIVEN,
+        extra: Mapping[str, Any] | None = None,
+        require_key: bool = True,
+        **options: Any,
+    ) -> PreparedEdit:
+        """Resolve, check and build the request without sending it."""
+        resolved = self.resolve(model, provider)
+        request = EditRequest(
+            images=tuple(ImageInput.coerce(i) for i in _as_list(image)),
+            prompt=prompt,
+            model=resolved.model,
+            mask=ImageInput.coerce(mask) if is_given(mask) and mask is not None else NOT_GIVEN,
+            extra=extra,
+            **{k: v for k, v in options.items() if v is not None},
+        )
+        check_request(resolved.model, resolved.spec.capabilities, request)
+        settings = resolve_settings(
+            resolved.provider,
+            self._environ,
+            api_key=self._api_key,
+            base_url=self._base_url,
+            require_key=require_key,
+        )
+        http_request = resolved.provider.build_request(request, settings)
+        _check_built(http_request, resolved)
+        return PreparedEdit(resolved, request, settings, http_request)
+
+    def send(self, prepared: PreparedEdit) -> EditResult:
+        transport = self.transport
+        provider = prepared.resolved.provider
+        response = transport.send(prepared.http_request, provider)
+        result = provider.parse_response(response, prepared.request)
+        for img in result.images:
+            if img.url is not None and img.loader is None:
+                img.loader = self._download
+        return result
+
+    def _download(self, url: str) -> bytes:
+        if self._transport is not None:
+            return self._transport.download(url)
+        return _standalone_download(url)
+
+    def edit(
+        self,
+        image: ImageSource | Sequence[ImageSource],
+        prompt: str,
+        *,
+        model: str | None = None,
+        provider: str | None = None,
+        mask: Maybe[ImageSource] = NOT_GIVEN,
+        n: Maybe[int] = NOT_GIVEN,
+        quality: Maybe[str] = NOT_GIVEN,
+        size: Maybe[str] = NOT_GIVEN,
+        output_format: Maybe[str] = NOT_GIVEN,
+        output_compression: Maybe[int] = NOT_GIVEN,
+        background: Maybe[str] = NOT_GIVEN,
+        input_fidelity: Maybe[str] = NOT_GIVEN,
+        response_format: Maybe[str] = NOT_GIVEN,
+        user: Maybe[str] = NOT_GIVEN,
+        extra: Mapping[str, Any] | None = None,
+    ) -> EditResult:
+        """Edit ``image`` (a path, bytes, a binary file, or a list of them) as ``prompt`` says.
+
+        Options left out are not sent. Raises a :class:`~imgedit_core.UserError` before sending
+        anything the model cannot honour, and an :class:`~imgedit_core.APIError` if the edit
+        fails on the far side.
+        """
+        prepared = self.prepare(
+            image,
+            prompt,
+            model=model,
+            provider=provider,
+            mask=mask,
+            extra=extra,
+            n=n,
+            quality=quality,
+            size=size,
+            output_format=output_format,
+            output_compression=output_compression,
+            background=background,
+            input_fidelity=input_fidelity,
+            response_format=response_format,
+            user=user,
+        )
+        return self.send(prepared)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            from .transport import Transport
+
+            self._transport = Transport(timeout=self._timeout, http_client=self._http_client)
+        return self._transport
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def edit(
+    image: ImageSource | Sequence[ImageSource],
+    prompt: str,
+    *,
+    model: str | None = None,
+    **kwargs: Any,
+) -> EditResult:
+    """One edit with a short-lived :class:`Client`; URL outputs stay downloadable afterwards."""
+    with Client() as client:
+        return client.edit(image, prompt, model=model, **kwargs)
+
+
+def _as_list(image: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
+    if isinstance(image, (list, tuple)):
+        return list(image)
+    return [image]  # type: ignore[list-item]
+
+
+def _check_built(http_request: object, resolved: Resolved) -> None:
+    import httpx
+
+    if not isinstance(http_request, httpx.Request):
+        raise PluginError(
+            f"provider {resolved.provider.name} built {type(http_request).__name__}, "
+            f"not an httpx.Request"
+        )
+
+
+def _standalone_download(url: str) -> bytes:
+    """Downloads for results that outlive their client (``edit()`` closes its own)."""
+    import httpx
+
+    from .transport import download
+
+    with httpx.Client() as client:
+        return download(client, url)

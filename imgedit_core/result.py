@@ -1,0 +1,105 @@
+"""What comes back: edited images whose bytes are decoded only when asked for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import InvalidResponseError
+from .files import write_atomic
+from .media import extension_for, sniff_media_type
+from .usage import Usage
+
+
+@attrs.define(eq=False, repr=False)
+class EditedImage:
+    """One output image.
+
+    ``b64_json`` answers are decoded on first access to :attr:`data`, once; URL answers are
+    downloaded on first access, through the loader the client attached.
+    """
+
+    b64_json: str | None = None
+    url: str | None = None
+    revised_prompt: str | None = None
+    declared_media_type: str | None = None
+    """The type the answer announced (from ``output_format``); the bytes have the last word."""
+    loader: Callable[[str], bytes] | None = None
+    _data: bytes | None = attrs.field(default=None, alias="data")
+
+    def __repr__(self) -> str:
+        if self._data is not None:
+            return f"EditedImage({self.media_type}, {len(self._data)} bytes)"
+        source = "b64_json" if self.b64_json is not None else f"url={self.url!r}"
+        return f"EditedImage({source})"
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self._materialise()
+            self.b64_json = None  # the decoded bytes replace the text; hold one copy only
+        return self._data
+
+    @property
+    def media_type(self) -> str:
+        if self._data is None and self.b64_json is None and self.declared_media_type:
+            return self.declared_media_type
+        return sniff_media_type(self.data[:16]) or self.declared_media_type or "image/png"
+
+    @property
+    def extension(self) -> str:
+        return extension_for(self.media_type)
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the image atomically; an existing file is kept unless ``overwrite``."""
+        return write_atomic(path, self.data, overwrite=overwrite)
+
+    def _materialise(self) -> bytes:
+        if self.b64_json is not None:
+            return decode_b64_image(self.b64_json)
+        if self.url is not None:
+            if self.loader is None:
+                raise InvalidResponseError(
+                    f"the image at {self.url} was not downloaded and no client is attached"
+                )
+            data = self.loader(self.url)
+            if sniff_media_type(data[:16]) is None:
+                raise InvalidResponseError(f"the file downloaded from {self.url} is not an image")
+            return data
+        raise InvalidResponseError("the answer holds an image with neither b64_json nor url")
+
+
+def decode_b64_image(text: str) -> bytes:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidResponseError("the answer's b64_json is not valid base64") from None
+    if sniff_media_type(data[:16]) is None:
+        raise InvalidResponseError("the answer's b64_json does not decode to an image")
+    return data
+
+
+@attrs.define(eq=False)
+class EditResult:
+    images: list[EditedImage]
+    model: str
+    provider: str
+    created: int | None = None
+    usage: Usage | None = None
+    size: str | None = None
+    output_format: str | None = None
+    quality: str | None = None
+    background: str | None = None
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    """Every top-level field of the answer except ``data``, unknown ones included."""
+
+    @property
+    def image(self) -> EditedImage:
+        """The first image: most edits ask for one."""
+        return self.images[0]

@@ -1,0 +1,5 @@
+"""CometAPI's image edit route for Alibaba's qwen-image-edit models."""
+
+from .provider import CometQwenImageEditProvider
+
+__all__ = ["CometQwenImageEditProvider"]

@@ -12,43 +12,54 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .capabilities import Capabilities, SizeRule
-    from .client import Client, PreparedEdit, edit
-    from .errors import (
-        AmbiguousModelError,
-        APIConnectionError,
-        APIError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        CapabilityError,
-        ConfigError,
-        ConflictError,
-        ImgeditError,
-        InputError,
-        InvalidResponseError,
-        NotFoundError,
-        OutputError,
-        PermissionDeniedError,
-        PluginError,
-        RateLimitError,
-        ServerError,
-        UnknownModelError,
-        UnknownProviderError,
-        UnprocessableEntityError,
-        UserError,
-    )
-    from .hookspecs import hookimpl
-    from .inputs import ImageInput, ImageSource
-    from .plugins import PluginFailure, PluginInfo, PluginSet, load_plugins
-    from .provider import ModelSpec, Provider, ProviderSettings
-    from .registry import Registry, Resolved
-    from .request import EditRequest
-    from .result import EditedImage, EditResult
-    from .sentinel import NOT_GIVEN, Maybe, NotGiven
-    from .usage import Usage
-    from .validation import check_request
+    from .capabilities import Capabilities as Capabilities
+    from .capabilities import SizeRule as SizeRule
+    from .client import Client as Client
+    from .client import PreparedEdit as PreparedEdit
+    from .client import edit as edit
+    from .errors import AmbiguousModelError as AmbiguousModelError
+    from .errors import APIConnectionError as APIConnectionError
+    from .errors import APIError as APIError
+    from .errors import APIStatusError as APIStatusError
+    from .errors import APITimeoutError as APITimeoutError
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import BadRequestError as BadRequestError
+    from .errors import CapabilityError as CapabilityError
+    from .errors import ConfigError as ConfigError
+    from .errors import ConflictError as ConflictError
+    from .errors import ImgeditError as ImgeditError
+    from .errors import InputError as InputError
+    from .errors import InvalidResponseError as InvalidResponseError
+    from .errors import NotFoundError as NotFoundError
+    from .errors import OutputError as OutputError
+    from .errors import PermissionDeniedError as PermissionDeniedError
+    from .errors import PluginError as PluginError
+    from .errors import RateLimitError as RateLimitError
+    from .errors import ServerError as ServerError
+    from .errors import UnknownModelError as UnknownModelError
+    from .errors import UnknownProviderError as UnknownProviderError
+    from .errors import UnprocessableEntityError as UnprocessableEntityError
+    from .errors import UserError as UserError
+    from .hookspecs import hookimpl as hookimpl
+    from .inputs import ImageInput as ImageInput
+    from .inputs import ImageSource as ImageSource
+    from .plugins import PluginFailure as PluginFailure
+    from .plugins import PluginInfo as PluginInfo
+    from .plugins import PluginSet as PluginSet
+    from .plugins import load_plugins as load_plugins
+    from .provider import ModelSpec as ModelSpec
+    from .provider import Provider as Provider
+    from .provider import ProviderSettings as ProviderSettings
+    from .registry import Registry as Registry
+    from .registry import Resolved as Resolved
+    from .request import EditRequest as EditRequest
+    from .result import EditedImage as EditedImage
+    from .result import EditResult as EditResult
+    from .sentinel import NOT_GIVEN as NOT_GIVEN
+    from .sentinel import Maybe as Maybe
+    from .sentinel import NotGiven as NotGiven
+    from .usage import Usage as Usage
+    from .validation import check_request as check_request
 
 _EXPORTS: dict[str, str] = {
     "Capabilities": "capabilities",
@@ -77,13 +88,31 @@ _EXPORTS: dict[str, str] = {
     "Usage": "usage",
     "check_request": "validation",
 }
-for _name in (
-    "AmbiguousModelError APIConnectionError APIError APIStatusError APITimeoutError "
-    "AuthenticationError BadRequestError CapabilityError ConfigError ConflictError ImgeditError "
-    "InputError InvalidResponseError NotFoundError OutputError PermissionDeniedError PluginError "
-    "RateLimitError ServerError UnknownModelError UnknownProviderError UnprocessableEntityError "
-    "UserError"
-).split():
+for _name in [
+    "AmbiguousModelError",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CapabilityError",
+    "ConfigError",
+    "ConflictError",
+    "ImgeditError",
+    "InputError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "OutputError",
+    "PermissionDeniedError",
+    "PluginError",
+    "RateLimitError",
+    "ServerError",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "UnprocessableEntityError",
+    "UserError",
+]:
     _EXPORTS[_name] = "errors"
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -15,7 +15,7 @@ from .plugins import PluginSet, load_plugins
 from .registry import Registry, Resolved
 from .request import EditRequest
 from .result import EditResult
-from .sentinel import NOT_GIVEN, Maybe, is_given
+from .sentinel import NOT_GIVEN, Maybe
 from .settings import default_model, resolve_settings
 from .validation import check_request
 
@@ -108,7 +108,7 @@ class Client:
             images=tuple(ImageInput.coerce(i) for i in _as_list(image)),
             prompt=prompt,
             model=resolved.model,
-            mask=ImageInput.coerce(mask) if is_given(mask) and mask is not None else NOT_GIVEN,
+            mask=_mask(mask),
             extra=extra,
             **{k: v for k, v in options.items() if v is not None},
         )
@@ -220,6 +220,12 @@ def edit(
     """One edit with a short-lived :class:`Client`; URL outputs stay downloadable afterwards."""
     with Client() as client:
         return client.edit(image, prompt, model=model, **kwargs)
+
+
+def _mask(mask: Maybe[ImageSource] | None) -> Maybe[ImageInput]:
+    if mask is None or mask is NOT_GIVEN:
+        return NOT_GIVEN
+    return ImageInput.coerce(mask)
 
 
 def _as_list(image: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:

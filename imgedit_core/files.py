@@ -26,9 +26,13 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
     if not overwrite and target.exists():
         raise OutputError(exists_message(target))
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
     except OSError as exc:
-        raise OutputError(f"cannot write to folder {str(target.parent)!r}: {exc.strerror}.") from None
+        raise OutputError(
+            f"cannot write to folder {str(target.parent)!r}: {exc.strerror}."
+        ) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:

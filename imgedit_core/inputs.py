@@ -86,7 +86,9 @@ class ImageInput:
         try:
             return self.path.read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read image file {str(self.path)!r}: {exc.strerror}.") from None
+            raise InputError(
+                f"cannot read image file {str(self.path)!r}: {exc.strerror}."
+            ) from None
 
     def head(self, n: int = 64 * 1024) -> bytes:
         """The first ``n`` bytes, enough to read dimensions without loading the whole file."""

@@ -98,7 +98,8 @@ def parse_images_response(
         if isinstance(body.get("error"), Mapping):
             raise parse_openai_error(response, provider=provider, body=body)
         raise InvalidResponseError(
-            "the answer has no images (no 'data' list)", status=response.status_code,
+            "the answer has no images (no 'data' list)",
+            status=response.status_code,
             provider=provider,
         )
     fmt = body.get("output_format")

@@ -83,8 +83,12 @@ def load_plugins(
             _add(pm, result, ep.name, ep.value, dist, version, ep.load)
     for index, plugin in enumerate(extra):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        _add(pm, result, name, name, None, None, lambda plugin=plugin: plugin)
+        _add(pm, result, name, name, None, None, _returning(plugin))
     return result
+
+
+def _returning(plugin: object) -> Callable[[], object]:
+    return lambda: plugin
 
 
 def _entry_points() -> Sequence[metadata.EntryPoint]:
@@ -151,9 +155,7 @@ def _collect(pm: pluggy.PluginManager, plugin: object) -> list[Provider]:
 
     def register(provider: Provider) -> None:
         if not isinstance(provider, Provider):
-            raise TypeError(
-                f"register() takes a Provider instance, got {type(provider).__name__}"
-            )
+            raise TypeError(f"register() takes a Provider instance, got {type(provider).__name__}")
         collected.append(provider)
 
     caller = pm.subset_hook_caller(

@@ -7,7 +7,7 @@ providers, so absence needs its own value.
 from __future__ import annotations
 
 import enum
-from typing import Literal, TypeVar, Union
+from typing import Literal, TypeGuard, TypeVar, Union
 
 _T = TypeVar("_T")
 
@@ -27,9 +27,9 @@ NOT_GIVEN = _NotGivenType.NOT_GIVEN
 
 NotGiven = Literal[_NotGivenType.NOT_GIVEN]
 
-Maybe = Union[_T, NotGiven]
+Maybe = Union[_T, NotGiven]  # noqa: UP007 (a subscriptable alias on 3.10)
 """``Maybe[int]``: an int, or NOT_GIVEN."""
 
 
-def is_given(value: object) -> bool:
+def is_given(value: Maybe[_T]) -> TypeGuard[_T]:
     return value is not NOT_GIVEN

@@ -16,7 +16,6 @@ from .request import EditRequest
 from .sentinel import is_given
 
 
-
 def _choices(values: Iterable[str]) -> str:
     values = sorted(values)
     return "accepts " + ", ".join(values) if values else "the field cannot be set for this model"

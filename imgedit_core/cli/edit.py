@@ -91,12 +91,20 @@ def edit_command(
             resolved = client.resolve(model, provider)
             caps = resolved.spec.capabilities
             fields["output_format"] = _output_format(
-                fields.get("output_format"), output, caps.output_formats,
-                caps.default_output_format, resolved.model,
+                fields.get("output_format"),
+                output,
+                caps.output_formats,
+                caps.default_output_format,
+                resolved.model,
             )
             prepared = client.prepare(
-                list(images), prompt, model=model, provider=provider,
-                mask=mask if mask is not None else _not_given(), extra=extra, **fields,
+                list(images),
+                prompt,
+                model=model,
+                provider=provider,
+                mask=mask if mask is not None else _not_given(),
+                extra=extra,
+                **fields,
             )
             paths = _plan(prepared, output, force)
             result = client.send(prepared)
@@ -174,7 +182,7 @@ def _write(
     if len(datas) != len(paths):  # the provider sent more or fewer images than asked
         first = prepared.request.images[0].path
         paths = plan_outputs(output, first, len(datas), _expected_media_type(prepared))
-    return [write_atomic(p, d, overwrite=force) for p, d in zip(paths, datas)]
+    return [write_atomic(p, d, overwrite=force) for p, d in zip(paths, datas, strict=False)]
 
 
 def _summary(result: EditResult, written: list[Path], prepared: PreparedEdit) -> dict[str, Any]:
@@ -189,7 +197,7 @@ def _summary(result: EditResult, written: list[Path], prepared: PreparedEdit) ->
         "output_format": result.output_format,
         "images": [
             {"path": str(p), "media_type": img.media_type, "bytes": len(img.data), "url": img.url}
-            for p, img in zip(written, result.images)
+            for p, img in zip(written, result.images, strict=False)
         ],
         "usage": result.usage.to_dict() if result.usage else None,
         "created": result.created,

@@ -46,8 +46,10 @@ def models_command(as_json: bool) -> None:
         failed = client.plugins.failures
         if failed:
             names = ", ".join(f.name for f in failed)
-            click.echo(f"\n{len(failed)} plugin(s) failed to load: {names}. See `imgedit plugins`.",
-                       err=True)
+            click.echo(
+                f"\n{len(failed)} plugin(s) failed to load: {names}. See `imgedit plugins`.",
+                err=True,
+            )
 
 
 def _row(caps: Capabilities) -> list[Any]:

@@ -5,6 +5,8 @@ Facts marked *unconfirmed* are single constants here, so confirming them is a on
 
 from __future__ import annotations
 
+from typing import Any
+
 from imgedit_core import Capabilities, ModelSpec, SizeRule
 
 MB = 1024 * 1024
@@ -39,7 +41,7 @@ _COMMON = Capabilities(
 )
 
 
-def _caps(**changes: object) -> Capabilities:
+def _caps(**changes: Any) -> Capabilities:
     import attrs
 
     return attrs.evolve(_COMMON, **changes)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from ._version import __version__
 from .errors import APIError, InvalidResponseError, error_class_for_status
 from .media import FORMAT_MEDIA_TYPES
 from .provider import Provider, ProviderSettings
@@ -22,6 +23,7 @@ from .sentinel import is_given
 from .usage import Usage
 
 EDITS_PATH = "/images/edits"
+USER_AGENT = f"imgedit/{__version__}"
 
 _REQUEST_ID = re.compile(r"\s*\(request id: ([^)]+)\)\s*$")
 
@@ -54,7 +56,7 @@ def build_multipart_edit(
     if is_given(request.mask):
         mask = request.mask
         files.append(("mask", (mask.filename, mask.read(), mask.media_type)))
-    headers = {"Accept": "application/json", **settings.headers}
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **settings.headers}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
     return httpx.Request(

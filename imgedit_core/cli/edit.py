@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +61,8 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "-o",
     "--output",
-    help="File or folder to write. Default: <image>-edited.<ext> beside the first image. "
-    "With several images, -1, -2... are added, or put {index} in the name.",
+    help="File or folder to write, or - for stdout. Default: <image>-edited.<ext> beside the "
+    "first image. With several images, -1, -2... are added, or put {index} in the name.",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--timeout", type=float, help="Seconds to wait for the edit (default 600).")
@@ -106,15 +107,31 @@ def edit_command(
                 extra=extra,
                 **fields,
             )
-            paths = _plan(prepared, output, force)
+            to_stdout = output == "-"
+            paths = [] if to_stdout else _plan(prepared, output, force)
+            if to_stdout:
+                _check_stdout(prepared, as_json)
             result = client.send(prepared)
             datas = [image.data for image in result.images]  # all or nothing before writing
+            if to_stdout:
+                sys.stdout.buffer.write(datas[0])
+                sys.stdout.buffer.flush()
+                return
             written = _write(result, datas, paths, output, prepared, force)
         if as_json:
             echo_json(_summary(result, written, prepared))
         else:
             for path in written:
                 click.echo(str(path))
+
+
+def _check_stdout(prepared: PreparedEdit, as_json: bool) -> None:
+    from ..errors import UserError
+
+    if as_json:
+        raise UserError("-o - writes the image to stdout, so it cannot be combined with --json.")
+    if prepared.request.expected_count() != 1:
+        raise UserError("-o - writes one image to stdout; with -n above 1, name files instead.")
 
 
 def _not_given() -> Any:

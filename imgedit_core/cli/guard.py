@@ -23,22 +23,28 @@ def guarded() -> Iterator[None]:
     try:
         yield
     except ImgeditError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        say(f"Error: {exc}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("Interrupted: nothing was written.", err=True)
+        say("Interrupted: no partly written file was left behind.")
         sys.exit(EXIT_INTERRUPTED)
     except (click.ClickException, click.exceptions.Exit, SystemExit):
         raise
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
-        click.echo(
+        say(
             f"Internal error: {type(exc).__name__}: {exc}. This is a bug in imgedit or a plugin; "
-            f"rerun with {DEBUG_ENV}=1 for the traceback and report it.",
-            err=True,
+            f"rerun with {DEBUG_ENV}=1 for the traceback and report it."
         )
         sys.exit(EXIT_INTERNAL)
+
+
+def say(message: str) -> None:
+    """One line on stderr, with any secret from the environment masked."""
+    from ..redact import redact, secrets_in
+
+    click.echo(redact(message, secrets_in(os.environ)), err=True)
 
 
 def echo_json(data: object) -> None:

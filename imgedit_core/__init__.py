@@ -35,14 +35,21 @@ if TYPE_CHECKING:
     from .errors import PermissionDeniedError as PermissionDeniedError
     from .errors import PluginError as PluginError
     from .errors import RateLimitError as RateLimitError
+    from .errors import RedirectError as RedirectError
+    from .errors import RequestTimeoutError as RequestTimeoutError
     from .errors import ServerError as ServerError
     from .errors import UnknownModelError as UnknownModelError
     from .errors import UnknownProviderError as UnknownProviderError
     from .errors import UnprocessableEntityError as UnprocessableEntityError
     from .errors import UserError as UserError
+    from .errors import error_class_for_status as error_class_for_status
     from .hookspecs import hookimpl as hookimpl
     from .inputs import ImageInput as ImageInput
     from .inputs import ImageSource as ImageSource
+    from .openai_compat import OpenAICompatibleProvider as OpenAICompatibleProvider
+    from .openai_compat import build_multipart_edit as build_multipart_edit
+    from .openai_compat import parse_images_response as parse_images_response
+    from .openai_compat import parse_openai_error as parse_openai_error
     from .plugins import PluginFailure as PluginFailure
     from .plugins import PluginInfo as PluginInfo
     from .plugins import PluginSet as PluginSet
@@ -60,6 +67,9 @@ if TYPE_CHECKING:
     from .sentinel import NotGiven as NotGiven
     from .usage import Usage as Usage
     from .validation import check_request as check_request
+    from .wire import FilePart as FilePart
+    from .wire import WireRequest as WireRequest
+    from .wire import decode_request as decode_request
 
 _EXPORTS: dict[str, str] = {
     "Capabilities": "capabilities",
@@ -87,6 +97,16 @@ _EXPORTS: dict[str, str] = {
     "NotGiven": "sentinel",
     "Usage": "usage",
     "check_request": "validation",
+    "OpenAICompatibleProvider": "openai_compat",
+    "build_multipart_edit": "openai_compat",
+    "parse_images_response": "openai_compat",
+    "parse_openai_error": "openai_compat",
+    "WireRequest": "wire",
+    "FilePart": "wire",
+    "decode_request": "wire",
+    "error_class_for_status": "errors",
+    "RedirectError": "errors",
+    "RequestTimeoutError": "errors",
 }
 for _name in [
     "AmbiguousModelError",

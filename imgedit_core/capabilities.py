@@ -83,7 +83,7 @@ class Capabilities:
         parts = sorted(self.sizes)
         if self.custom_sizes is not None:
             parts.append(self.custom_sizes.describe())
-        return ", ".join(parts) if parts else "not settable (the output follows the input)"
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, sets sorted, for ``imgedit models --json``."""

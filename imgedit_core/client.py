@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import PluginError
+from .errors import APIError, ImgeditError, PluginError
 from .inputs import ImageInput, ImageSource
 from .plugins import PluginSet, load_plugins
 from .registry import Registry, Resolved
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class PreparedEdit:
-    """A checked request and where it goes: what ``--dry-run`` shows and ``edit`` sends."""
+    """A checked request and where it goes, built but not yet sent."""
 
     resolved: Resolved
     request: EditRequest
@@ -120,7 +121,8 @@ class Client:
             base_url=self._base_url,
             require_key=require_key,
         )
-        http_request = resolved.provider.build_request(request, settings)
+        with _plugin_code(resolved.provider.name, "build_request"):
+            http_request = resolved.provider.build_request(request, settings)
         _check_built(http_request, resolved)
         return PreparedEdit(resolved, request, settings, http_request)
 
@@ -128,7 +130,14 @@ class Client:
         transport = self.transport
         provider = prepared.resolved.provider
         response = transport.send(prepared.http_request, provider)
-        result = provider.parse_response(response, prepared.request)
+        try:
+            with _plugin_code(provider.name, "parse_response"):
+                result = provider.parse_response(response, prepared.request)
+        except APIError as exc:  # an error envelope inside a 200 answer
+            from .transport import request_secrets
+
+            exc.mask(request_secrets(prepared.http_request))
+            raise
         for img in result.images:
             if img.url is not None and img.loader is None:
                 img.loader = self._download
@@ -232,6 +241,20 @@ def _as_list(image: ImageSource | Sequence[ImageSource]) -> list[ImageSource]:
     if isinstance(image, (list, tuple)):
         return list(image)
     return [image]  # type: ignore[list-item]
+
+
+@contextmanager
+def _plugin_code(provider: str, method: str) -> Iterator[None]:
+    """A plugin's own failure is reported as the plugin's, not as imgedit's internal error."""
+    try:
+        yield
+    except ImgeditError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"provider {provider} failed in {method}: {type(exc).__name__}: {exc}. "
+            f"Report it to the plugin's authors (`imgedit plugins` shows where it comes from)."
+        ) from exc
 
 
 def _check_built(http_request: object, resolved: Resolved) -> None:

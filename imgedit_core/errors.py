@@ -92,7 +92,7 @@ class OutputError(UserError):
 
 
 class PluginError(ImgeditError):
-    """A provider plugin broke its contract."""
+    """A provider plugin broke its contract or failed in its own code."""
 
     exit_code = 6
 
@@ -149,6 +149,13 @@ class APIError(ImgeditError):
         """What the person can do next; empty when there is nothing useful to say."""
         return ""
 
+    def mask(self, secrets: Iterable[str]) -> None:
+        """Remove secrets a server echoed back (``Incorrect API key provided: sk-...``)."""
+        from .redact import redact
+
+        self.message = redact(self.message, secrets)
+        self.args = (self._render(),)
+
 
 class APIStatusError(APIError):
     """The server answered with an error status."""
@@ -176,6 +183,15 @@ class PermissionDeniedError(APIStatusError):
 class NotFoundError(APIStatusError):
     def hint(self) -> str:
         return "Check the model name and the provider's base URL"
+
+
+class RequestTimeoutError(APIStatusError):
+    """HTTP 408: the server gave up waiting for the request."""
+
+    exit_code = 5
+
+    def hint(self) -> str:
+        return "The server timed out receiving the request; try again"
 
 
 class ConflictError(APIStatusError):
@@ -222,19 +238,34 @@ class InvalidResponseError(APIError):
         return "The provider's answer was malformed; if the base URL is right, report this"
 
 
+class RedirectError(InvalidResponseError):
+    """A redirect where an answer should be: usually a wrong base URL (http vs https, path)."""
+
+    def hint(self) -> str:
+        return "Check the base URL (scheme, host and the /v1 path)"
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    408: RequestTimeoutError,
     409: ConflictError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
 
 
-def error_class_for_status(status: int) -> type[APIStatusError]:
-    """The error class an HTTP error status maps to."""
+#: Codes that mark a request the server could not accept, whatever the status says: CometAPI
+#: answers a malformed request with 500 ``invalid_request``, which no retry can fix.
+MALFORMED_REQUEST_CODES = frozenset({"invalid_request"})
+
+
+def error_class_for_status(status: int, code: str | None = None) -> type[APIStatusError]:
+    """The error class an HTTP error status (and, for 5xx, its error code) maps to."""
+    if status >= 500 and code in MALFORMED_REQUEST_CODES:
+        return BadRequestError
     if status in _STATUS_ERRORS:
         return _STATUS_ERRORS[status]
     if status >= 500:

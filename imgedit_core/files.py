@@ -38,6 +38,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), _default_mode())  # mkstemp makes 0600; follow the umask
             os.fsync(fh.fileno())
         if overwrite:
             os.replace(tmp, target)
@@ -51,6 +52,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool =
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return target
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _claim(tmp: Path, target: Path) -> None:

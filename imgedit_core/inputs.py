@@ -54,7 +54,8 @@ class ImageInput:
         cls, data: bytes | bytearray | memoryview, filename: str | None = None
     ) -> ImageInput:
         content = bytes(data)
-        media_type = _require_image(content[:SNIFF_BYTES], "the image bytes")
+        what = repr(filename) if filename else "the image bytes"
+        media_type = _require_image(content[:SNIFF_BYTES], what)
         name = filename or f"image.{extension_for(media_type)}"
         return cls(filename=name, media_type=media_type, content=content, size=len(content))
 

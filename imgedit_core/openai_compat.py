@@ -165,18 +165,19 @@ def parse_openai_error(
     elif isinstance(envelope, str):
         message, code, param, error_type = envelope, None, None, None
     else:
-        message = f"HTTP {status} with {_content_summary(response)}"
+        message = f"the server answered {_content_summary(response)}"
         code = param = error_type = None
     request_id = response.headers.get("x-request-id")
     match = _REQUEST_ID.search(message)
     if match:
         request_id = request_id or match.group(1)
         message = message[: match.start()]
-    cls = error_class_for_status(status) if status >= 400 else APIError
+    code = str(code) if code not in (None, "") else None
+    cls = error_class_for_status(status, code) if status >= 400 else APIError
     return cls(
         message.rstrip(". "),
         status=status,
-        code=str(code) if code not in (None, "") else None,
+        code=code,
         param=str(param) if param not in (None, "") else None,
         error_type=error_type,
         request_id=request_id,

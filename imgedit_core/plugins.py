@@ -125,6 +125,13 @@ def _add(
             raise
         stage = "register"
         collected = _collect(pm, plugin)
+        owners = {name: info.name for info in result.plugins for name in info.providers}
+        for provider in collected:
+            if provider.name in owners:
+                raise ValueError(
+                    f"provider name {provider.name!r} is already registered by plugin "
+                    f"{owners[provider.name]!r}; provider names must be unique"
+                )
     except Exception as exc:
         result.failures.append(
             PluginFailure(
@@ -162,6 +169,11 @@ def _collect(pm: pluggy.PluginManager, plugin: object) -> list[Provider]:
         "register_providers", remove_plugins=[p for p in pm.get_plugins() if p is not plugin]
     )
     caller(register=register)
+    if not collected:
+        raise TypeError(
+            "the plugin registered no provider: is its register_providers function decorated "
+            "with @imgedit_core.hookimpl?"
+        )
     for provider in collected:
         _validate(provider)
     return collected

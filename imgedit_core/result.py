@@ -66,13 +66,21 @@ class EditedImage:
         if self.url is not None:
             if self.loader is None:
                 raise InvalidResponseError(
-                    f"the image at {self.url} was not downloaded and no client is attached"
+                    f"the image at {url_without_query(self.url)} was not downloaded and no "
+                    f"client is attached"
                 )
             data = self.loader(self.url)
             if sniff_media_type(data[:16]) is None:
-                raise InvalidResponseError(f"the file downloaded from {self.url} is not an image")
+                raise InvalidResponseError(
+                    f"the file downloaded from {url_without_query(self.url)} is not an image"
+                )
             return data
         raise InvalidResponseError("the answer holds an image with neither b64_json nor url")
+
+
+def url_without_query(url: str) -> str:
+    """Signed result URLs carry credentials in the query: errors show the rest only."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def decode_b64_image(text: str) -> bytes:

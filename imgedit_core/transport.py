@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .errors import APIConnectionError, APITimeoutError, InvalidResponseError
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidResponseError,
+    RedirectError,
+)
+from .result import url_without_query
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -72,7 +79,11 @@ class Transport:
                 + (f" ({exc})" if str(exc) else ""),
                 provider=provider.name,
             ) from None
-        return check_status(response, provider)
+        try:
+            return check_status(response, provider)
+        except APIError as exc:
+            exc.mask(request_secrets(request))
+            raise
 
     def download(self, url: str) -> bytes:
         """Fetch a URL output: http(s) only, bounded in size and time."""
@@ -83,9 +94,8 @@ def check_status(response: httpx.Response, provider: Provider) -> httpx.Response
     status = response.status_code
     if 300 <= status < 400:
         location = response.headers.get("location", "nowhere")
-        raise InvalidResponseError(
-            f"the server redirected ({status}) to {location} instead of answering; "
-            f"check the base URL",
+        raise RedirectError(
+            f"the server redirected ({status}) to {location} instead of answering",
             status=status,
             provider=provider.name,
         )
@@ -122,9 +132,21 @@ def download(client: httpx.Client, url: str, limit: int = MAX_DOWNLOAD_BYTES) ->
     return b"".join(chunks)
 
 
+def request_secrets(request: httpx.Request) -> list[str]:
+    """The credentials a request carries, so nothing derived from its answer repeats them."""
+    found = []
+    for name in ("authorization", "x-api-key", "api-key", "proxy-authorization"):
+        value = request.headers.get(name)
+        if value:
+            found.append(value)
+            _, _, token = value.partition(" ")
+            if token:
+                found.append(token)
+    return found
+
+
 def _safe(url: httpx.URL) -> str:
-    """A URL without its query string: signed URLs carry credentials there."""
-    return str(url.copy_with(query=None, fragment=None))
+    return url_without_query(str(url))
 
 
 def _phase(exc: httpx.TimeoutException) -> str:

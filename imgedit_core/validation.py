@@ -136,7 +136,11 @@ def _check_size(model: str, caps: Capabilities, request: EditRequest) -> None:
     size = request.size
     if not is_given(size) or size in caps.sizes:
         return
-    accepted = "accepts " + caps.describe_sizes()
+    accepted = (
+        "accepts " + caps.describe_sizes()
+        if caps.sizes or caps.custom_sizes
+        else "the size cannot be set for this model (the output follows the input)"
+    )
     rule = caps.custom_sizes
     if rule is None or not isinstance(size, str):
         raise CapabilityError(model, "size", size, accepted)

@@ -1,4 +1,4 @@
-"""Reading a built request back: what ``--dry-run`` prints and the conformance kit asserts.
+"""Reading a built request back: what the conformance kit asserts, and a safe view to print.
 
 Multipart bodies are parsed with the standard library's email parser, so the check does not
 trust the same code that wrote them.

@@ -125,6 +125,9 @@ def edit_command(
                 click.echo(str(path))
 
 
+UNWRITABLE_SUFFIXES = frozenset({".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".ico"})
+
+
 def _check_stdout(prepared: PreparedEdit, as_json: bool) -> None:
     from ..errors import UserError
 
@@ -147,7 +150,13 @@ def _output_format(
     from ..errors import UserError
     from ..media import format_for_suffix
 
-    wanted = format_for_suffix(Path(output).suffix) if output and output != "-" else None
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    wanted = format_for_suffix(suffix)
+    if wanted is None and suffix in UNWRITABLE_SUFFIXES:
+        raise UserError(
+            f"cannot write {suffix} files: imgedit saves the PNG, JPEG or WebP the model "
+            f"returns. Name the output .png, .jpg or .webp (got {output!r})."
+        )
     if given is not None:
         if wanted is not None and wanted != given:
             raise UserError(
@@ -196,9 +205,11 @@ def _write(
     from ..files import write_atomic
     from .outputs import plan_outputs
 
-    if len(datas) != len(paths):  # the provider sent more or fewer images than asked
+    if len(datas) > len(paths):  # more than asked: keep the planned names, number the rest
         first = prepared.request.images[0].path
-        paths = plan_outputs(output, first, len(datas), _expected_media_type(prepared))
+        more = plan_outputs(output, first, len(datas), _expected_media_type(prepared))
+        paths = paths + [p for p in more if p not in paths][: len(datas) - len(paths)]
+    # Fewer than asked: the planned names were checked before sending; use the first ones.
     return [write_atomic(p, d, overwrite=force) for p, d in zip(paths, datas, strict=False)]
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imgedit_core import ModelSpec
-from imgedit_core.openai_compat import OpenAICompatibleProvider
+from imgedit_core import ModelSpec, OpenAICompatibleProvider
 
 from .models import MODELS
 

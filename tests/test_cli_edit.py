@@ -582,3 +582,51 @@ def test_fewer_images_than_asked_are_still_saved_without_clobbering(
     assert out.read_bytes() == b"precious"
     [written] = [Path(line) for line in result.stdout.splitlines()]
     assert written.read_bytes() == b64_images(load_fixture("gpt-image-2-ok.json"))[0]
+
+
+@pytest.mark.usefixtures("api_key")
+def test_dash_refuses_to_print_image_bytes_on_a_terminal(
+    png_path: Path, gpt_ok: respx.Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("imgedit_core.cli.edit._stdout_is_terminal", lambda: True)
+
+    result = invoke("edit", png_path, "-p", PROMPT, "-o", "-")
+
+    assert result.exit_code == 2
+    assert "terminal" in assert_one_error_line(result)
+    assert gpt_ok.call_count == 0
+
+
+@pytest.mark.usefixtures("api_key")
+@pytest.mark.parametrize("timeout", ["0", "-5", "soon"])
+def test_timeout_must_be_a_positive_number(
+    png_path: Path, gpt_ok: respx.Route, timeout: str
+) -> None:
+    result = invoke("edit", png_path, "-p", PROMPT, "--timeout", timeout)
+
+    assert result.exit_code == 2
+    assert "--timeout" in result.stderr
+    assert gpt_ok.call_count == 0
+
+
+@pytest.mark.usefixtures("api_key")
+@pytest.mark.parametrize("name", ["out.gif", "out.TIFF", "out.bmp"])
+def test_an_output_type_imgedit_cannot_write_is_refused_before_sending(
+    png_path: Path, tmp_path: Path, gpt_ok: respx.Route, name: str
+) -> None:
+    result = invoke("edit", png_path, "-p", PROMPT, "-o", tmp_path / name)
+
+    assert result.exit_code == 2
+    assert ".png, .jpg or .webp" in assert_one_error_line(result)
+    assert gpt_ok.call_count == 0
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.usefixtures("api_key")
+def test_timeout_flag_reaches_the_request(
+    png_path: Path, tmp_path: Path, gpt_ok: respx.Route
+) -> None:
+    result = invoke("edit", png_path, "-p", PROMPT, "--timeout", "42", "-o", tmp_path / "t.png")
+
+    assert result.exit_code == 0, result.stderr
+    assert gpt_ok.calls[0].request.extensions["timeout"]["read"] == 42.0

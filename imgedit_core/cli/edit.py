@@ -65,7 +65,11 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
     "first image. With several images, -1, -2... are added, or put {index} in the name.",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
-@click.option("--timeout", type=float, help="Seconds to wait for the edit (default 600).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait for the edit (default 600: edits take minutes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of paths.")
 def edit_command(
     images: tuple[str, ...],
@@ -135,6 +139,12 @@ def _check_stdout(prepared: PreparedEdit, as_json: bool) -> None:
         raise UserError("-o - writes the image to stdout, so it cannot be combined with --json.")
     if prepared.request.expected_count() != 1:
         raise UserError("-o - writes one image to stdout; with -n above 1, name files instead.")
+    if _stdout_is_terminal():
+        raise UserError("-o - would print image bytes to the terminal; pipe or redirect it.")
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 def _not_given() -> Any:

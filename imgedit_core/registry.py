@@ -19,6 +19,13 @@ class Resolved:
     """The id sent on the wire: the name asked for (a dated snapshot stays dated)."""
 
 
+def _close_matches(model: str, names: set[str]) -> list[str]:
+    """Suggestions, case-insensitive: ``GPT-Image-2`` should point at ``gpt-image-2``."""
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(model.lower(), by_lower, n=3, cutoff=0.5)
+    return [by_lower[c] for c in close]
+
+
 class Registry:
     def __init__(self, providers: Iterable[Provider]) -> None:
         self._providers: dict[str, Provider] = {}
@@ -52,7 +59,7 @@ class Registry:
         owners = {p.name for p, _ in matches}
         if not matches:
             names = {s.name for _, s in candidates} | {a for _, s in candidates for a in s.aliases}
-            close = difflib.get_close_matches(model, names, n=3, cutoff=0.5)
+            close = _close_matches(model, names)
             raise UnknownModelError(model, {s.name for _, s in candidates}, close)
         if len(owners) > 1:
             raise AmbiguousModelError(model, owners)

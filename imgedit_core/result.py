@@ -84,6 +84,10 @@ def url_without_query(url: str) -> str:
 
 
 def decode_b64_image(text: str) -> bytes:
+    """Strict base64, but tolerant of what gateways wrap it in: a data URL prefix, line breaks."""
+    if text.startswith("data:"):
+        _, _, text = text.partition(",")
+    text = "".join(text.split())
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

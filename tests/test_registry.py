@@ -240,3 +240,12 @@ def test_client_resolves_builtin_models_and_default() -> None:
 def test_client_default_model_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMGEDIT_MODEL", "qwen-image-edit")
     assert Client().resolve().provider.name == "cometapi-qwen-image-edit"
+
+
+def test_wrong_case_is_unknown_but_suggests_the_right_spelling() -> None:
+
+    registry = Registry([CometGPTImageProvider()])
+    with pytest.raises(UnknownModelError) as caught:
+        registry.resolve("GPT-Image-2")
+    assert caught.value.close[0] == "gpt-image-2"
+    assert "Did you mean: gpt-image-2" in str(caught.value)

@@ -429,3 +429,18 @@ def test_save_into_a_file_posing_as_folder(image: EditedImage, tmp_path: Path) -
     with pytest.raises(OutputError) as caught:
         image.save(blocker / "out.png")
     assert "not-a-folder" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda b64: f"data:image/png;base64,{b64}",
+        lambda b64: "\n".join(b64[i : i + 76] for i in range(0, len(b64), 76)),
+    ],
+    ids=["data-url", "line-wrapped"],
+)
+def test_b64_wrapped_by_a_gateway_still_decodes(wrap: Callable[[str], str]) -> None:
+    from imgedit_core.result import decode_b64_image
+
+    png = make_image(40, 40)
+    assert decode_b64_image(wrap(base64.b64encode(png).decode())) == png

@@ -129,11 +129,11 @@ class Client:
     def send(self, prepared: PreparedEdit) -> EditResult:
         transport = self.transport
         provider = prepared.resolved.provider
-        response = transport.send(prepared.http_request, provider)
         try:
+            response = transport.send(prepared.http_request, provider)
             with _plugin_code(provider.name, "parse_response"):
                 result = provider.parse_response(response, prepared.request)
-        except APIError as exc:  # an error envelope inside a 200 answer
+        except APIError as exc:  # a server may echo the key back, in any status
             from .transport import request_secrets
 
             exc.mask(request_secrets(prepared.http_request))

@@ -91,14 +91,6 @@ class ImageInput:
                 f"cannot read image file {str(self.path)!r}: {exc.strerror}."
             ) from None
 
-    def head(self, n: int = 64 * 1024) -> bytes:
-        """The first ``n`` bytes, enough to read dimensions without loading the whole file."""
-        if self.content is not None:
-            return self.content[:n]
-        assert self.path is not None
-        with self.path.open("rb") as fh:
-            return fh.read(n)
-
     @property
     def label(self) -> str:
         """How errors name this input."""

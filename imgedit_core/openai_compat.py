@@ -75,17 +75,21 @@ def default_form_fields(request: EditRequest) -> dict[str, Any]:
     return fields
 
 
-def load_json_object(response: httpx.Response) -> dict[str, Any]:
+def load_json_object(response: httpx.Response, *, provider: str | None = None) -> dict[str, Any]:
     """The body as a JSON object, or an InvalidResponseError saying what came instead."""
     try:
         body = json.loads(response.content)
     except (ValueError, UnicodeDecodeError):
         raise InvalidResponseError(
-            f"expected JSON but got {_content_summary(response)}", status=response.status_code
+            f"expected JSON but got {_content_summary(response)}",
+            status=response.status_code,
+            provider=provider,
         ) from None
     if not isinstance(body, dict):
         raise InvalidResponseError(
-            f"expected a JSON object but got {type(body).__name__}", status=response.status_code
+            f"expected a JSON object but got {type(body).__name__}",
+            status=response.status_code,
+            provider=provider,
         )
     return body
 
@@ -94,7 +98,7 @@ def parse_images_response(
     response: httpx.Response, request: EditRequest, *, provider: str
 ) -> EditResult:
     """Parse ``{"created", "data": [...], "usage", ...}`` leniently: unknown fields are kept."""
-    body = load_json_object(response)
+    body = load_json_object(response, provider=provider)
     data = body.get("data")
     if not isinstance(data, list) or not data:
         if isinstance(body.get("error"), Mapping):

@@ -125,7 +125,7 @@ def _add(
             raise
         stage = "register"
         collected = _collect(pm, plugin)
-        owners = {name: info.name for info in result.plugins for name in info.providers}
+        owners = {taken: info.name for info in result.plugins for taken in info.providers}
         for provider in collected:
             if provider.name in owners:
                 raise ValueError(

@@ -49,11 +49,11 @@ class Registry:
                 yield provider, spec
 
     def resolve(self, model: str, provider: str | None = None) -> Resolved:
-        candidates = (
-            [(self.provider(provider), spec) for spec in self.provider(provider).models()]
-            if provider is not None
-            else list(self.entries())
-        )
+        if provider is not None:
+            chosen = self.provider(provider)
+            candidates = [(chosen, spec) for spec in chosen.models()]
+        else:
+            candidates = list(self.entries())
         exact = [(p, s) for p, s in candidates if model == s.name or model in s.aliases]
         matches = exact or [(p, s) for p, s in candidates if s.claims(model)]
         owners = {p.name for p, _ in matches}

@@ -67,6 +67,3 @@ class EditRequest:
     def expected_count(self) -> int:
         """How many images the answer should hold."""
         return self.n if is_given(self.n) and isinstance(self.n, int) else 1
-
-    def replace(self, **changes: Any) -> EditRequest:
-        return attrs.evolve(self, **changes)

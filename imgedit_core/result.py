@@ -36,7 +36,8 @@ class EditedImage:
     def __repr__(self) -> str:
         if self._data is not None:
             return f"EditedImage({self.media_type}, {len(self._data)} bytes)"
-        source = "b64_json" if self.b64_json is not None else f"url={self.url!r}"
+        url = url_without_query(self.url) if self.url else None
+        source = "b64_json" if self.b64_json is not None else f"url={url!r}"
         return f"EditedImage({source})"
 
     @property

@@ -12,7 +12,6 @@ import httpx
 
 from .errors import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     InvalidResponseError,
     RedirectError,
@@ -79,11 +78,7 @@ class Transport:
                 + (f" ({exc})" if str(exc) else ""),
                 provider=provider.name,
             ) from None
-        try:
-            return check_status(response, provider)
-        except APIError as exc:
-            exc.mask(request_secrets(request))
-            raise
+        return check_status(response, provider)
 
     def download(self, url: str) -> bytes:
         """Fetch a URL output: http(s) only, bounded in size and time."""

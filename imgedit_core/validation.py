@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from .capabilities import Capabilities
 from .errors import CapabilityError, InputError
 from .inputs import ImageInput
-from .media import FORMAT_MEDIA_TYPES, PNG, WEBP
+from .media import PNG
 from .request import EditRequest
 from .sentinel import is_given
+
+NOT_SETTABLE = "the field cannot be set for this model"
 
 
 def _choices(values: Iterable[str]) -> str:
     values = sorted(values)
-    return "accepts " + ", ".join(values) if values else "the field cannot be set for this model"
+    return "accepts " + ", ".join(values) if values else NOT_SETTABLE
 
 
 def check_request(model: str, caps: Capabilities, request: EditRequest) -> None:
@@ -36,7 +38,7 @@ def check_request(model: str, caps: Capabilities, request: EditRequest) -> None:
     _check_background(model, caps, request)
     _check_choice(model, "input_fidelity", request.input_fidelity, caps.input_fidelities)
     if is_given(request.user) and not caps.user:
-        raise CapabilityError(model, "user", request.user, "the field cannot be set for this model")
+        raise CapabilityError(model, "user", request.user, NOT_SETTABLE)
     unknown = sorted(set(request.extra) - caps.extra_options)
     if unknown:
         accepted = (
@@ -178,13 +180,11 @@ def _check_compression(model: str, caps: Capabilities, request: EditRequest) -> 
     if not is_given(value):
         return
     if not caps.output_compression:
-        raise CapabilityError(
-            model, "output_compression", value, "the field cannot be set for this model"
-        )
+        raise CapabilityError(model, "output_compression", value, NOT_SETTABLE)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
         raise CapabilityError(model, "output_compression", value, "accepts 0 to 100")
     fmt = _effective_format(caps, request)
-    if FORMAT_MEDIA_TYPES.get(fmt) not in (FORMAT_MEDIA_TYPES["jpeg"], WEBP):
+    if fmt not in ("jpeg", "webp"):
         raise CapabilityError(
             model,
             "output_compression",

@@ -444,3 +444,11 @@ def test_b64_wrapped_by_a_gateway_still_decodes(wrap: Callable[[str], str]) -> N
 
     png = make_image(40, 40)
     assert decode_b64_image(wrap(base64.b64encode(png).decode())) == png
+
+
+def test_repr_of_an_undownloaded_url_image_hides_the_signature() -> None:
+    from imgedit_core import EditedImage
+
+    image = EditedImage(url="https://cdn.example/r.png?Expires=1&Signature=secret-sig")
+    assert "secret-sig" not in repr(image)
+    assert "https://cdn.example/r.png" in repr(image)

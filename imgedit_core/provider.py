@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -60,12 +60,12 @@ class Provider:
     :meth:`parse_response`; :meth:`parse_error` defaults to the OpenAI error envelope.
     """
 
-    name: ClassVar[str]
+    name: str
     """A stable id, e.g. ``cometapi-gpt-image``: what ``--provider`` and config name."""
-    description: ClassVar[str] = ""
-    default_base_url: ClassVar[str]
-    base_url_env: ClassVar[str | None] = None
-    key_env: ClassVar[str | None] = None
+    description: str = ""
+    default_base_url: str
+    base_url_env: str | None = None
+    key_env: str | None = None
     """The environment variable holding the API key; None for providers that need none."""
 
     def models(self) -> Sequence[ModelSpec]:

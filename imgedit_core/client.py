@@ -16,6 +16,7 @@ from .plugins import PluginSet, load_plugins
 from .registry import Registry, Resolved
 from .request import EditRequest
 from .result import EditResult
+from .retry import coerce_policy
 from .sentinel import NOT_GIVEN, Maybe
 from .settings import default_model, resolve_settings
 from .validation import check_request
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     import httpx
 
     from .provider import ProviderSettings
-    from .transport import Transport
+    from .retry import RetryPolicy
+    from .transport import TimeoutSpec, Transport
 
 
 @attrs.frozen
@@ -41,7 +43,9 @@ class Client:
     """Holds loaded plugins and an HTTP connection pool; reuse it for many edits.
 
     ``api_key`` and ``base_url`` override the provider's environment variables for every
-    provider this client talks to.
+    provider this client talks to. ``max_retries`` (default 2) and ``timeout`` (seconds, an
+    ``httpx.Timeout`` or ``{"connect": 5, "read": 900}``) apply to every edit unless a call
+    says otherwise; see docs/errors.md for what is retried and what that means for billing.
     """
 
     def __init__(
@@ -49,7 +53,8 @@ class Client:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutSpec = None,
+        max_retries: int | RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
         plugins: PluginSet | None = None,
         extra_plugins: Iterable[object] = (),
@@ -59,7 +64,10 @@ class Client:
         self._environ = dict(os.environ if environ is None else environ)
         self._api_key = api_key
         self._base_url = base_url
-        self._timeout = timeout
+        from .transport import coerce_timeout
+
+        self._timeout = coerce_timeout(timeout)
+        self._retry = coerce_policy(max_retries)  # a bad value fails here, not mid-batch
         self._http_client = http_client
         self._plugins = plugins
         self._extra_plugins = tuple(extra_plugins)
@@ -126,11 +134,20 @@ class Client:
         _check_built(http_request, resolved)
         return PreparedEdit(resolved, request, settings, http_request)
 
-    def send(self, prepared: PreparedEdit) -> EditResult:
+    def send(
+        self,
+        prepared: PreparedEdit,
+        *,
+        max_retries: int | RetryPolicy | None = None,
+        timeout: TimeoutSpec = None,
+    ) -> EditResult:
+        """Send a prepared edit; ``max_retries`` and ``timeout`` override the client's."""
         transport = self.transport
         provider = prepared.resolved.provider
         try:
-            response = transport.send(prepared.http_request, provider)
+            response = transport.send(
+                prepared.http_request, provider, retry=max_retries, timeout=timeout
+            )
             with _plugin_code(provider.name, "parse_response"):
                 result = provider.parse_response(response, prepared.request)
         except APIError as exc:  # a server may echo the key back, in any status
@@ -166,6 +183,8 @@ class Client:
         response_format: Maybe[str] = NOT_GIVEN,
         user: Maybe[str] = NOT_GIVEN,
         extra: Mapping[str, Any] | None = None,
+        max_retries: int | RetryPolicy | None = None,
+        timeout: TimeoutSpec = None,
     ) -> EditResult:
         """Edit ``image`` (a path, bytes, a binary file, or a list of them) as ``prompt`` says.
 
@@ -190,7 +209,7 @@ class Client:
             response_format=response_format,
             user=user,
         )
-        return self.send(prepared)
+        return self.send(prepared, max_retries=max_retries, timeout=timeout)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -199,7 +218,9 @@ class Client:
         if self._transport is None:
             from .transport import Transport
 
-            self._transport = Transport(timeout=self._timeout, http_client=self._http_client)
+            self._transport = Transport(
+                timeout=self._timeout, retry=self._retry, http_client=self._http_client
+            )
         return self._transport
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ prints ``str(error)`` and exits with ``error.exit_code``; nothing here ever hold
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ImgeditError(Exception):
@@ -116,9 +116,12 @@ class APIError(ImgeditError):
         request_id: str | None = None,
         provider: str | None = None,
         retry_after: float | None = None,
+        attempts: int = 1,
     ) -> None:
         self.message = message
         self.retry_after = retry_after
+        self.attempts = attempts
+        """How many times the request was sent before giving up (retries included)."""
         self.status = status
         self.code = code
         self.param = param
@@ -142,6 +145,8 @@ class APIError(ImgeditError):
         head = f"{where}{self.message}"
         if details:
             head += f" ({details})"
+        if self.attempts > 1:
+            head += f", after {self.attempts} attempts"
         hint = self.hint()
         return f"{head}. {hint}" if hint else head
 
@@ -154,6 +159,11 @@ class APIError(ImgeditError):
         from .redact import redact
 
         self.message = redact(self.message, secrets)
+        self.args = (self._render(),)
+
+    def gave_up_after(self, attempts: int) -> None:
+        """Record the attempts made, so the message says a retry was already tried."""
+        self.attempts = attempts
         self.args = (self._render(),)
 
 
@@ -227,6 +237,12 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
+    """No answer in time. ``phase`` is connect, write (uploading), read or pool."""
+
+    def __init__(self, message: str, *, phase: str | None = None, **kwargs: Any) -> None:
+        self.phase = phase
+        super().__init__(message, **kwargs)
+
     def hint(self) -> str:
         return "Edits can take minutes: raise the timeout, or try again later"
 

@@ -19,6 +19,7 @@ from .media import FORMAT_MEDIA_TYPES
 from .provider import Provider, ProviderSettings
 from .request import EditRequest
 from .result import EditedImage, EditResult
+from .retry import retry_after_seconds
 from .sentinel import is_given
 from .usage import Usage
 
@@ -188,31 +189,6 @@ def parse_openai_error(
         provider=provider,
         retry_after=retry_after_seconds(response.headers),
     )
-
-
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
-    """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or date)."""
-    ms = headers.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    import email.utils
-    import time
-
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
 
 
 def _content_summary(response: httpx.Response) -> str:

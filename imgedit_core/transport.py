@@ -1,55 +1,112 @@
-"""The one place requests are sent: timeouts, downloads and the mapping of failures to errors.
+"""The one place requests are sent: timeouts, retries, downloads and the mapping of failures.
 
 Providers build and parse; this module owns the httpx client, so every provider gets the same
-timeouts and the same typed errors.
+timeouts, the same retry policy and the same typed errors.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
 
 from .errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     InvalidResponseError,
     RedirectError,
+    UserError,
 )
 from .result import url_without_query
+from .retry import RetryPolicy, coerce_policy, describe, retry_after_seconds
 
 if TYPE_CHECKING:
     from .provider import Provider
 
-DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0, pool=30.0)
+log = logging.getLogger("imgedit.transport")
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0, write=600.0, pool=30.0)
 """Edits take 30-200 s upstream: a read timeout of a minute fails routinely."""
 
 DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+TIMEOUT_PHASES = ("connect", "read", "write", "pool")
+
+TimeoutSpec = float | httpx.Timeout | Mapping[str, float] | str | None
 
 
-def coerce_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+def coerce_timeout(timeout: TimeoutSpec) -> httpx.Timeout:
+    """A number sets every phase (connect at most 10 s); ``connect=5,read=900`` sets some."""
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    return httpx.Timeout(float(timeout), connect=min(float(timeout), 10.0))
+    if isinstance(timeout, str):
+        return coerce_timeout(parse_timeout(timeout))
+    if isinstance(timeout, Mapping):
+        phases = DEFAULT_TIMEOUT.as_dict()
+        for name, value in timeout.items():
+            if name not in TIMEOUT_PHASES:
+                raise UserError(f"unknown timeout phase {name!r}; use {', '.join(TIMEOUT_PHASES)}.")
+            phases[name] = _positive(value, name)
+        return httpx.Timeout(**phases)
+    seconds = _positive(timeout, "")
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+def parse_timeout(text: str) -> float | dict[str, float]:
+    """``600`` or ``connect=5,read=900,write=60,pool=10``, as ``--timeout`` takes it."""
+    text = text.strip()
+    if "=" not in text:
+        return _positive(text, "")
+    phases: dict[str, float] = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in TIMEOUT_PHASES:
+            raise UserError(
+                f"unknown timeout phase {name!r} in {text!r}; "
+                f"use e.g. connect=5,read=900 (phases: {', '.join(TIMEOUT_PHASES)})."
+            )
+        phases[name] = _positive(value, name)
+    return phases
+
+
+def _positive(value: object, phase: str) -> float:
+    what = f"the {phase} timeout" if phase else "the timeout"
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise UserError(
+            f"{what} must be a number of seconds, not {value!r} (e.g. 600, or connect=5,read=900)."
+        ) from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise UserError(f"{what} must be more than 0 seconds, not {value!r}.")
+    return seconds
 
 
 class Transport:
-    """Sends built requests and turns every failure into an :class:`~imgedit_core.APIError`."""
+    """Sends built requests, retries what is worth retrying, and types every failure."""
 
     def __init__(
         self,
         *,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: TimeoutSpec = None,
+        retry: RetryPolicy | int | None = None,
         http_client: httpx.Client | None = None,
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.timeout = coerce_timeout(timeout)
+        self.retry = coerce_policy(retry)
         self._owns_client = http_client is None
         self._client = http_client
         self.max_download_bytes = max_download_bytes
+        self._sleep = sleep
 
     @property
     def client(self) -> httpx.Client:
@@ -62,15 +119,54 @@ class Transport:
             self._client.close()
         self._client = None
 
-    def send(self, request: httpx.Request, provider: Provider) -> httpx.Response:
-        """Send once; a 2xx answer comes back read, anything else raises a typed error."""
-        request.extensions.setdefault("timeout", self.timeout.as_dict())
+    def send(
+        self,
+        request: httpx.Request,
+        provider: Provider,
+        *,
+        retry: RetryPolicy | int | None = None,
+        timeout: TimeoutSpec = None,
+    ) -> httpx.Response:
+        """Send, retrying as the policy says; a 2xx answer comes back read, else a typed error.
+
+        A key the server echoes into an error message is masked before the error is logged
+        or raised.
+        """
+        policy = coerce_policy(retry, self.retry)
+        limits = self.timeout if timeout is None else coerce_timeout(timeout)
+        request.extensions["timeout"] = limits.as_dict()
+        attempt = 1
+        while True:
+            try:
+                return self._send_once(request, provider)
+            except APIError as exc:
+                exc.mask(request_secrets(request))
+                wait = policy.decide(attempt, exc)
+                if wait is None:
+                    if attempt > 1:
+                        exc.gave_up_after(attempt)
+                    raise
+                log.warning(
+                    "%s from %s; retrying in %.1f s (retry %d of %d)",
+                    describe(exc),
+                    provider.name,
+                    wait,
+                    attempt,
+                    policy.max_retries,
+                )
+                (self._sleep or _wait)(wait)
+                attempt += 1
+
+    def _send_once(self, request: httpx.Request, provider: Provider) -> httpx.Response:
         try:
             response = self.client.send(request)
             response.read()
         except httpx.TimeoutException as exc:
+            phase = _phase(exc)
             raise APITimeoutError(
-                f"no answer within the timeout ({_phase(exc)})", provider=provider.name
+                f"no answer within the {phase} timeout ({_phase_words(phase)})",
+                provider=provider.name,
+                phase=phase,
             ) from None
         except httpx.TransportError as exc:
             raise APIConnectionError(
@@ -95,7 +191,10 @@ def check_status(response: httpx.Response, provider: Provider) -> httpx.Response
             provider=provider.name,
         )
     if status >= 400 or status < 200:
-        raise provider.parse_error(response)
+        error = provider.parse_error(response)
+        if error.retry_after is None:  # a plugin's parser may not read the header
+            error.retry_after = retry_after_seconds(response.headers)
+        raise error
     return response
 
 
@@ -144,10 +243,24 @@ def _safe(url: httpx.URL) -> str:
     return url_without_query(str(url))
 
 
+def _wait(seconds: float) -> None:
+    """The pause between attempts; one module-level name so a test run can skip the waiting."""
+    time.sleep(seconds)
+
+
 def _phase(exc: httpx.TimeoutException) -> str:
     return {
-        httpx.ConnectTimeout: "connecting",
-        httpx.ReadTimeout: "waiting for the answer",
-        httpx.WriteTimeout: "uploading",
-        httpx.PoolTimeout: "waiting for a free connection",
-    }.get(type(exc), "timeout")
+        httpx.ConnectTimeout: "connect",
+        httpx.ReadTimeout: "read",
+        httpx.WriteTimeout: "write",
+        httpx.PoolTimeout: "pool",
+    }.get(type(exc), "read")
+
+
+def _phase_words(phase: str) -> str:
+    return {
+        "connect": "connecting",
+        "read": "waiting for the answer",
+        "write": "uploading",
+        "pool": "waiting for a free connection",
+    }[phase]

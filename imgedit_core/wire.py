@@ -57,7 +57,10 @@ class WireRequest:
             "url": self.url,
             "headers": self.headers,
             "content_type": self.content_type,
-            "fields": {k: v[0] if len(v) == 1 else v for k, v in self.fields.items()},
+            "fields": {
+                k: _short(v[0]) if len(v) == 1 else [_short(x) for x in v]
+                for k, v in self.fields.items()
+            },
             "files": [
                 {
                     "name": f.name,
@@ -68,6 +71,16 @@ class WireRequest:
                 for f in self.files
             ],
         }
+
+
+_SHOWN_CHARS = 300
+
+
+def _short(value: str) -> str:
+    """A field too long to read (a data: URI holding an image) is shown by its size."""
+    if len(value) <= _SHOWN_CHARS:
+        return value
+    return f"{value[:60]}... ({len(value)} characters)"
 
 
 def decode_request(request: httpx.Request) -> WireRequest:

@@ -34,6 +34,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries happen as in real use, but the waits between them are recorded, not slept."""
+    waits: list[float] = []
+    monkeypatch.setattr("imgedit_core.transport._wait", waits.append)
+    return waits
+
+
 @pytest.fixture
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("COMETAPI_KEY", TEST_KEY)

@@ -39,9 +39,13 @@ def invoke(*args: object) -> Result:
 
 
 def assert_one_error_line(result: Result) -> str:
-    assert result.stderr.startswith("Error: "), result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
+    """The error is the last stderr line and the only one saying Error; earlier lines are
+    the retries as they happened."""
+    lines = result.stderr.splitlines()
+    assert lines, result.stderr
+    assert lines[-1].startswith("Error: "), result.stderr
+    assert all(line.startswith("imgedit: ") for line in lines[:-1]), result.stderr
+    return lines[-1]
 
 
 def b64_images(body: dict[str, Any]) -> list[bytes]:
@@ -372,12 +376,12 @@ AUTH_ERROR = {
 
 @pytest.mark.usefixtures("api_key")
 @pytest.mark.parametrize(
-    ("status", "body", "exit_code", "says"),
+    ("status", "body", "exit_code", "says", "sent"),
     [
-        (400, "error-unknown-parameter.json", 4, "Unknown parameter: 'response_format'"),
-        (401, AUTH_ERROR, 3, "Incorrect API key provided"),
-        (429, "error-rate-limit.json", 5, "Rate limit reached"),
-        (500, SERVER_ERROR, 5, "The server had an error"),
+        (400, "error-unknown-parameter.json", 4, "Unknown parameter: 'response_format'", 1),
+        (401, AUTH_ERROR, 3, "Incorrect API key provided", 1),
+        (429, "error-rate-limit.json", 5, "Rate limit reached", 3),
+        (500, SERVER_ERROR, 5, "The server had an error", 3),
     ],
     ids=["400-unknown-parameter", "401", "429", "500"],
 )
@@ -389,6 +393,7 @@ def test_api_errors_are_one_line_and_write_nothing(
     body: str | dict[str, Any],
     exit_code: int,
     says: str,
+    sent: int,
 ) -> None:
     route = answer(body, status)
     out = tmp_path / "result.png"
@@ -400,7 +405,10 @@ def test_api_errors_are_one_line_and_write_nothing(
     assert says in message
     assert f"HTTP {status}" in message
     assert result.stdout == ""
-    assert route.call_count == 1
+    assert route.call_count == sent
+    assert result.stderr.count("retrying in") == sent - 1
+    if sent > 1:
+        assert f"after {sent} attempts" in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["boat.png"]
 
 
@@ -562,7 +570,7 @@ def test_rate_limit_message_carries_the_suggested_wait(
 ) -> None:
     answer("error-rate-limit.json", 429, headers={"retry-after-ms": "1500"})
 
-    result = invoke("edit", png_path, "-p", PROMPT, "-o", tmp_path / "r.png")
+    result = invoke("edit", png_path, "-p", PROMPT, "-o", tmp_path / "r.png", "--max-retries", "0")
 
     assert result.exit_code == 5
     assert "1.5 s" in assert_one_error_line(result)
@@ -605,7 +613,7 @@ def test_timeout_must_be_a_positive_number(
     result = invoke("edit", png_path, "-p", PROMPT, "--timeout", timeout)
 
     assert result.exit_code == 2
-    assert "--timeout" in result.stderr
+    assert "timeout" in assert_one_error_line(result)
     assert gpt_ok.call_count == 0
 
 

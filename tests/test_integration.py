@@ -161,7 +161,9 @@ def test_unreachable_server_is_a_connection_error(
     server.stop()  # nothing listens on that port any more
     out = tmp_path / "never.png"
 
-    done = run_imgedit("edit", png_path, "-p", PROMPT, "-o", out, "--timeout", "5")
+    done = run_imgedit(
+        "edit", png_path, "-p", PROMPT, "-o", out, "--timeout", "5", "--max-retries", "0"
+    )
 
     assert done.returncode == 5, done.stderr
     assert done.stderr.startswith("Error: ")

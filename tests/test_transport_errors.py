@@ -42,8 +42,8 @@ def ok_body() -> dict[str, Any]:
 def edit_error(
     response: httpx.Response | Exception, *, model: str = "gpt-image-2", **kwargs: Any
 ) -> APIError:
-    """Send one edit against a mocked route answering ``response``; return what it raised."""
-    with respx.mock() as router, Client(api_key=TEST_KEY) as client:
+    """One edit, no retries, against a mocked route answering ``response``; return the error."""
+    with respx.mock() as router, Client(api_key=TEST_KEY, max_retries=0) as client:
         route = router.post(EDITS_URL)
         if isinstance(response, Exception):
             route.mock(side_effect=response)

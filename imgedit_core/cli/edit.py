@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .guard import echo_json, guarded
+from .logs import setup_logging
 
 if TYPE_CHECKING:
-    from ..client import PreparedEdit
+    from ..client import Client, PreparedEdit
     from ..result import EditResult
 
 
@@ -67,10 +68,24 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait for the edit (default 600: edits take minutes).",
+    metavar="SECONDS|PHASE=SECONDS,...",
+    help="How long to wait: one number for every phase, or e.g. connect=5,read=900,write=120,"
+    "pool=30. Default: read and write 600, connect 10 (edits take minutes).",
+)
+@click.option(
+    "--max-retries",
+    type=click.IntRange(min=0),
+    help="Retries after a connection failure, 408, 409, 429 or 5xx (default 2). A retried "
+    "edit may be billed again; 0 turns retries off.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the request that would be sent (key redacted) and send nothing.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of paths.")
+@click.option("-q", "--quiet", is_flag=True, help="No retry or progress lines on stderr.")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
 def edit_command(
     images: tuple[str, ...],
     prompt: str,
@@ -80,8 +95,12 @@ def edit_command(
     options: tuple[str, ...],
     output: str | None,
     force: bool,
-    timeout: float | None,
+    timeout: str | None,
+    max_retries: int | None,
+    dry_run: bool,
     as_json: bool,
+    quiet: bool,
+    verbose: int,
     **fields: Any,
 ) -> None:
     """Edit IMAGE(s) as the prompt says and write the result.
@@ -89,10 +108,11 @@ def edit_command(
     Prints each written path on its own line (or a JSON summary with --json).
     """
     extra = _parse_option(options)
+    setup_logging(verbose, quiet)
     with guarded():
         from ..client import Client
 
-        with Client(timeout=timeout) as client:
+        with Client(timeout=timeout, max_retries=max_retries) as client:
             resolved = client.resolve(model, provider)
             caps = resolved.spec.capabilities
             fields["output_format"] = _output_format(
@@ -109,8 +129,12 @@ def edit_command(
                 provider=provider,
                 mask=mask if mask is not None else _not_given(),
                 extra=extra,
+                require_key=not dry_run,
                 **fields,
             )
+            if dry_run:
+                _print_dry_run(prepared, client, as_json)
+                return
             to_stdout = output == "-"
             paths = [] if to_stdout else _plan(prepared, output, force)
             if to_stdout:
@@ -127,6 +151,36 @@ def edit_command(
         else:
             for path in written:
                 click.echo(str(path))
+
+
+def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> None:
+    """What would cross the wire, with the key redacted, and how long it would be waited for."""
+    from ..wire import decode_request
+
+    view = decode_request(prepared.http_request).to_dict()
+    view["provider"] = prepared.resolved.provider.name
+    view["timeout"] = client.transport.timeout.as_dict()
+    view["max_retries"] = client.transport.retry.max_retries
+    if as_json:
+        echo_json(view)
+        return
+    click.echo(f"{view['method']} {view['url']}")
+    click.echo(f"provider: {view['provider']}")
+    timeouts = " ".join(f"{k}={v:g}s" for k, v in view["timeout"].items())
+    click.echo(f"timeout: {timeouts}; max retries: {view['max_retries']}")
+    for name, value in view["headers"].items():
+        click.echo(f"{name}: {value}")
+    for name, value in view["fields"].items():
+        click.echo(f"field {name} = {value}")
+    for part in view["files"]:
+        click.echo(
+            f"file {part['name']}: {part['filename']} ({part['content_type']}, "
+            f"{part['size']} bytes)"
+        )
+    provider = prepared.resolved.provider
+    if provider.key_env and not prepared.settings.api_key:
+        click.echo(f"note: {provider.key_env} is not set; a real run would stop here.")
+    click.echo("(dry run: nothing was sent)")
 
 
 UNWRITABLE_SUFFIXES = frozenset({".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".ico"})

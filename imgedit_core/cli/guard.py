@@ -26,7 +26,10 @@ def guarded() -> Iterator[None]:
         say(f"Error: {exc}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        say("Interrupted: no partly written file was left behind.")
+        say(
+            "Interrupted: stopped waiting (an edit already sent may still be billed); "
+            "no partly written file was left behind."
+        )
         sys.exit(EXIT_INTERRUPTED)
     except (click.ClickException, click.exceptions.Exit, SystemExit):
         raise

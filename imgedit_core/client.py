@@ -6,24 +6,27 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .config import Config, load_config
 from .errors import APIError, ImgeditError, PluginError
 from .inputs import ImageInput, ImageSource
+from .instances import build_instances
 from .plugins import PluginSet, load_plugins
 from .registry import Registry, Resolved
 from .request import EditRequest
 from .result import EditResult
 from .retry import coerce_policy
 from .sentinel import NOT_GIVEN, Maybe
-from .settings import default_model, resolve_settings
+from .settings import configured_options, default_model, resolve_settings, transport_limits
 from .validation import check_request
 
 if TYPE_CHECKING:
     import httpx
 
+    from .keys import KeyStore
     from .provider import ProviderSettings
     from .retry import RetryPolicy
     from .transport import TimeoutSpec, Transport
@@ -42,10 +45,13 @@ class PreparedEdit:
 class Client:
     """Holds loaded plugins and an HTTP connection pool; reuse it for many edits.
 
-    ``api_key`` and ``base_url`` override the provider's environment variables for every
-    provider this client talks to. ``max_retries`` (default 2) and ``timeout`` (seconds, an
-    ``httpx.Timeout`` or ``{"connect": 5, "read": 900}``) apply to every edit unless a call
-    says otherwise; see docs/errors.md for what is retried and what that means for billing.
+    ``api_key`` and ``base_url`` override the environment and config for every provider this
+    client talks to. ``max_retries`` (default 2) and ``timeout`` (seconds, an ``httpx.Timeout``
+    or ``{"connect": 5, "read": 900}``) apply to every edit unless a call says otherwise; see
+    docs/errors.md for what is retried and what that means for billing.
+
+    ``config`` is a :class:`Config`, a path to a TOML file, or None to read the files
+    ``imgedit`` itself reads (docs/config.md); ``keys=False`` ignores stored keys.
     """
 
     def __init__(
@@ -60,14 +66,21 @@ class Client:
         extra_plugins: Iterable[object] = (),
         entry_points: bool = True,
         environ: Mapping[str, str] | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
+        keys: KeyStore | Literal[False] | None = None,
     ) -> None:
+        from .transport import coerce_timeout
+
         self._environ = dict(os.environ if environ is None else environ)
         self._api_key = api_key
         self._base_url = base_url
-        from .transport import coerce_timeout
-
-        self._timeout = coerce_timeout(timeout)
-        self._retry = coerce_policy(max_retries)  # a bad value fails here, not mid-batch
+        coerce_timeout(timeout)  # bad values fail here, not in the middle of a batch
+        coerce_policy(max_retries)
+        self._timeout = timeout
+        self._retry = max_retries
+        self._config = config if isinstance(config, Config) else None
+        self._config_path = None if isinstance(config, Config) else config
+        self._keys = keys
         self._http_client = http_client
         self._plugins = plugins
         self._extra_plugins = tuple(extra_plugins)
@@ -89,13 +102,42 @@ class Client:
         return self._plugins
 
     @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self._config_path, self._environ)
+        return self._config
+
+    @property
+    def keys(self) -> KeyStore | None:
+        if self._keys is None:
+            from .keys import KeyStore
+
+            self._keys = KeyStore()
+        return self._keys or None
+
+    @property
     def registry(self) -> Registry:
         if self._registry is None:
-            self._registry = Registry(self.plugins.providers)
+            providers = self.plugins.providers
+            self._registry = Registry(
+                [*providers, *build_instances(self.config, providers)], config=self.config
+            )
         return self._registry
 
     def resolve(self, model: str | None = None, provider: str | None = None) -> Resolved:
-        return self.registry.resolve(model or default_model(self._environ), provider)
+        return self.registry.resolve(model or default_model(self._environ, self.config), provider)
+
+    def limits(self, provider: str) -> tuple[httpx.Timeout, RetryPolicy]:
+        """The timeout and retry policy an edit through ``provider`` gets (see settings.py)."""
+        from .transport import coerce_timeout
+
+        timeout, retries = self._timeout, self._retry
+        if timeout is None or retries is None:
+            entry = self.config.providers.get(provider)
+            env_timeout, env_retries = transport_limits(self._environ, self.config, entry)
+            timeout = env_timeout if timeout is None else timeout
+            retries = env_retries if retries is None else retries
+        return coerce_timeout(timeout), coerce_policy(retries)
 
     # -- editing -----------------------------------------------------------------------------
 
@@ -111,8 +153,15 @@ class Client:
         require_key: bool = True,
         **options: Any,
     ) -> PreparedEdit:
-        """Resolve, check and build the request without sending it."""
+        """Resolve, check and build the request without sending it.
+
+        Options left out take the config's defaults: ``[models."NAME"]`` ones always, and
+        ``[defaults]`` ones where the model has the option at all.
+        """
         resolved = self.resolve(model, provider)
+        options = {k: v for k, v in options.items() if v is not None and v is not NOT_GIVEN}
+        for key, value in configured_options(self.config, resolved).items():
+            options.setdefault(key, value)
         request = EditRequest(
             images=tuple(ImageInput.coerce(i) for i in _as_list(image)),
             prompt=prompt,
@@ -128,6 +177,8 @@ class Client:
             api_key=self._api_key,
             base_url=self._base_url,
             require_key=require_key,
+            entry=self.config.providers.get(resolved.provider.name),
+            keys=self.keys,
         )
         with _plugin_code(resolved.provider.name, "build_request"):
             http_request = resolved.provider.build_request(request, settings)
@@ -144,9 +195,13 @@ class Client:
         """Send a prepared edit; ``max_retries`` and ``timeout`` override the client's."""
         transport = self.transport
         provider = prepared.resolved.provider
+        default_timeout, default_retry = self.limits(provider.name)
         try:
             response = transport.send(
-                prepared.http_request, provider, retry=max_retries, timeout=timeout
+                prepared.http_request,
+                provider,
+                retry=default_retry if max_retries is None else max_retries,
+                timeout=default_timeout if timeout is None else timeout,
             )
             with _plugin_code(provider.name, "parse_response"):
                 result = provider.parse_response(response, prepared.request)
@@ -218,9 +273,7 @@ class Client:
         if self._transport is None:
             from .transport import Transport
 
-            self._transport = Transport(
-                timeout=self._timeout, retry=self._retry, http_client=self._http_client
-            )
+            self._transport = Transport(http_client=self._http_client)
         return self._transport
 
     def close(self) -> None:

@@ -67,7 +67,8 @@ class AmbiguousModelError(UserError):
         self.providers = sorted(providers)
         super().__init__(
             f"model {model!r} is served by several providers: {', '.join(self.providers)}. "
-            f"Pick one with --provider NAME (Python: provider=NAME)."
+            f"Pick one with --provider NAME (Python: provider=NAME), or route it for good in "
+            f'imgedit.toml: [routes] "{model}" = "{self.providers[0]}".'
         )
 
 
@@ -159,6 +160,11 @@ class APIError(ImgeditError):
         from .redact import redact
 
         self.message = redact(self.message, secrets)
+        self.args = (self._render(),)
+
+    def renamed(self, provider: str) -> None:
+        """Report the error under a provider instance's name rather than its base's."""
+        self.provider = provider
         self.args = (self._render(),)
 
     def gave_up_after(self, attempts: int) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from .errors import AmbiguousModelError, UnknownModelError, UnknownProviderError
+from .config import Config
+from .errors import AmbiguousModelError, ConfigError, UnknownModelError, UnknownProviderError
+from .instances import ProviderInstance
 from .provider import ModelSpec, Provider
 
 
@@ -27,7 +29,15 @@ def _close_matches(model: str, names: set[str]) -> list[str]:
 
 
 class Registry:
-    def __init__(self, providers: Iterable[Provider]) -> None:
+    """Providers by name, and the rules that pick one for a model.
+
+    With several claimants, a config route decides; without one, the plugins' own providers
+    win over config instances (an instance serves what a route or ``--provider`` sends it, so
+    defining one never moves traffic by itself); anything else is an error.
+    """
+
+    def __init__(self, providers: Iterable[Provider], *, config: Config | None = None) -> None:
+        self.config = config or Config()
         self._providers: dict[str, Provider] = {}
         for provider in providers:
             # The first registration of a name wins; later ones are shadowed, not merged.
@@ -49,6 +59,7 @@ class Registry:
                 yield provider, spec
 
     def resolve(self, model: str, provider: str | None = None) -> Resolved:
+        model = self.config.aliases.get(model, model)
         if provider is not None:
             chosen = self.provider(provider)
             candidates = [(chosen, spec) for spec in chosen.models()]
@@ -56,13 +67,42 @@ class Registry:
             candidates = list(self.entries())
         exact = [(p, s) for p, s in candidates if model == s.name or model in s.aliases]
         matches = exact or [(p, s) for p, s in candidates if s.claims(model)]
-        owners = {p.name for p, _ in matches}
         if not matches:
             names = {s.name for _, s in candidates} | {a for _, s in candidates for a in s.aliases}
+            names |= set(self.config.aliases)
             close = _close_matches(model, names)
             raise UnknownModelError(model, {s.name for _, s in candidates}, close)
+        if provider is None:
+            matches = self._choose(model, matches)
+        owners = {p.name for p, _ in matches}
         if len(owners) > 1:
             raise AmbiguousModelError(model, owners)
         p, spec = matches[0]
         wire = spec.name if model in spec.aliases else model
         return Resolved(provider=p, spec=spec, model=wire)
+
+    def _choose(
+        self, model: str, matches: list[tuple[Provider, ModelSpec]]
+    ) -> list[tuple[Provider, ModelSpec]]:
+        route = self.config.route_for(model, *sorted({s.name for _, s in matches}))
+        if route is not None:
+            key, target = route
+            where = self.config.origin(f"routes.{key}") or "config"
+            if target not in self._providers:
+                raise ConfigError(
+                    f"{where}: routes.{key} names provider {target!r}, which is neither installed "
+                    f"nor configured; known providers: {', '.join(sorted(self._providers))}."
+                )
+            routed = [(p, s) for p, s in matches if p.name == target]
+            if not routed:
+                servers = ", ".join(sorted({p.name for p, _ in matches}))
+                raise ConfigError(
+                    f"{where}: routes.{key} sends {model!r} to {target}, which does not serve "
+                    f"it; it is served by {servers}."
+                )
+            return routed
+        if len({p.name for p, _ in matches}) > 1:
+            own = [(p, s) for p, s in matches if not isinstance(p, ProviderInstance)]
+            if len({p.name for p, _ in own}) == 1:
+                return own
+        return matches

@@ -18,20 +18,38 @@ TEST_KEY = "sk-test-0123456789abcdef"
 BASE_URL = "https://api.cometapi.com/v1"
 EDITS_URL = f"{BASE_URL}/images/edits"
 
+BUILTIN_PLUGINS = "cometapi-gpt-image,cometapi-qwen-image-edit"
+
 _ENV = (
     "COMETAPI_KEY",
     "COMETAPI_BASE_URL",
     "IMGEDIT_MODEL",
     "IMGEDIT_LOAD_PLUGINS",
     "IMGEDIT_DEBUG",
+    "IMGEDIT_CONFIG",
+    "IMGEDIT_TIMEOUT",
+    "IMGEDIT_MAX_RETRIES",
+    "IMGEDIT_OFFLINE",
 )
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's keys or settings."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's keys, settings, config files or stored keys."""
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture(autouse=True)
+def builtin_plugins_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contrib/ plugins are installed beside the built-ins in CI, and fal's qwen-image-edit
+    would make that model ambiguous: tests see the built-ins (plus any they add themselves)."""
+    from imgedit_core import plugins
+
+    found = plugins._entry_points()
+    builtin = [ep for ep in found if ep.name in BUILTIN_PLUGINS.split(",")]
+    monkeypatch.setattr(plugins, "_entry_points", lambda: builtin)
 
 
 @pytest.fixture(autouse=True)

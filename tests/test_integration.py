@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import BUILTIN_PLUGINS
 from loopback import LoopbackServer
 
 from imgedit_core.testing import make_image
@@ -47,7 +48,11 @@ def run_imgedit(
             for k, v in os.environ.items()
             if not k.startswith(("COMETAPI_", "IMGEDIT_")) and "proxy" not in k.lower()
         }
-        env.update(COMETAPI_BASE_URL=server.base_url, COMETAPI_KEY=SENTINEL_KEY)
+        env.update(
+            COMETAPI_BASE_URL=server.base_url,
+            COMETAPI_KEY=SENTINEL_KEY,
+            IMGEDIT_LOAD_PLUGINS=BUILTIN_PLUGINS,  # contrib's fal also serves qwen-image-edit
+        )
         done = subprocess.run(
             [_imgedit(), *map(str, args)],
             env=env,

@@ -15,10 +15,12 @@ differs from the OpenAI-style multipart route (field names, answer shape, error 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
+import attrs
 import httpx
 import pytest
 import respx
@@ -26,6 +28,7 @@ import respx
 from .. import errors
 from ..capabilities import Capabilities
 from ..client import Client
+from ..config import Config
 from ..hookspecs import hookimpl
 from ..inputs import ImageInput
 from ..media import JPEG, PNG
@@ -33,7 +36,7 @@ from ..provider import ModelSpec, Provider, ProviderSettings
 from ..request import EditRequest
 from ..result import EditResult
 from ..validation import check_request
-from ..wire import WireRequest, decode_request
+from ..wire import FilePart, WireRequest, decode_request
 from .images import make_image, make_mask
 
 _STATUS_ERRORS: dict[int, type[errors.APIError]] = {
@@ -77,6 +80,8 @@ class ProviderConformance:
     single_image_part: ClassVar[str] = "image"
     multi_image_part: ClassVar[str] = "image[]"
     mask_part: ClassVar[str] = "mask"
+    sends_filenames: ClassVar[bool] = True
+    """False where images go as data URIs in a JSON body: a data URI carries no filename."""
     extra_values: ClassVar[Mapping[str, Any]] = {}
     """A valid value for each provider option a model declares (default: True)."""
     output_url: ClassVar[str] = "https://files.conformance.imgedit.test/result-{index}.png"
@@ -87,8 +92,24 @@ class ProviderConformance:
         return ProviderSettings(base_url=self.base_url, api_key=self.api_key)
 
     def decode(self, request: httpx.Request) -> WireRequest:
-        """Read the built request back; override for a wire format other than multipart/JSON."""
-        return decode_request(request)
+        """Read the built request back; override for a wire format other than multipart/JSON.
+
+        In a JSON body, top-level values that are base64 data URIs (or lists of them) are read
+        as file parts named by their key, so the file-part tests hold JSON providers too.
+        """
+        return _lift_data_uris(decode_request(request))
+
+    def image_part(self, model: str, count: int) -> str:
+        """The part (or JSON key) that carries ``count`` input images for ``model``."""
+        return self.single_image_part if count == 1 else self.multi_image_part
+
+    def wire_model(self, wire: WireRequest) -> str | None:
+        """The model the request names: a field by default; override where the URL names it."""
+        return wire.field(self.wire_name("model"))
+
+    def wire_value(self, field: str, value: Any) -> str:
+        """How a given option reads on the wire; override where the provider translates it."""
+        return value if isinstance(value, str) else json.dumps(value)
 
     def success_response(
         self, model: str, request: EditRequest, images: list[bytes], *, as_url: bool
@@ -130,11 +151,15 @@ class ProviderConformance:
 
     def client(self, **kwargs: Any) -> Client:
         kwargs.setdefault("api_key", self.api_key)
+        # The kit checks how errors map, not how the transport retries: retries only add delays.
+        kwargs.setdefault("max_retries", 0)
         return Client(
             base_url=self.base_url,
             extra_plugins=[_OnePlugin(self.provider)],
             entry_points=False,
             environ={},
+            config=Config(),
+            keys=False,
             **kwargs,
         )
 
@@ -220,14 +245,16 @@ class ProviderConformance:
     def test_file_parts_carry_name_and_type(self, model: str) -> None:
         jpeg = ImageInput.from_bytes(make_image(fmt="JPEG"), "photo.jpg")
         wire = self.build(self.request(model, images=(jpeg,)))
-        parts = wire.files_named(self.single_image_part)
-        assert len(parts) == 1, f"expected one {self.single_image_part!r} part, got {wire.files}"
-        assert parts[0].filename == "photo.jpg"
+        name = self.image_part(model, 1)
+        parts = wire.files_named(name)
+        assert len(parts) == 1, f"expected one {name!r} part, got {wire.files}"
+        if self.sends_filenames:
+            assert parts[0].filename == "photo.jpg"
         assert parts[0].content_type == JPEG
         assert parts[0].data == jpeg.read()
         for part in wire.files:
             assert part.content_type not in _FORBIDDEN_CONTENT_TYPES, part
-            assert part.filename, f"file part {part.name!r} has no filename"
+            assert part.filename or not self.sends_filenames, f"part {part.name!r} has no filename"
 
     def test_several_images_go_as_one_part_each(self, model: str) -> None:
         caps = self.caps(model)
@@ -237,8 +264,10 @@ class ProviderConformance:
             ImageInput.from_bytes(make_image(color=c), f"in-{c}.png") for c in ("red", "blue")
         )
         wire = self.build(self.request(model, images=images))
-        parts = wire.files_named(self.multi_image_part)
-        assert [p.filename for p in parts] == ["in-red.png", "in-blue.png"]
+        parts = wire.files_named(self.image_part(model, len(images)))
+        assert len(parts) == len(images), f"expected one part per image, got {wire.files}"
+        if self.sends_filenames:
+            assert [p.filename for p in parts] == ["in-red.png", "in-blue.png"]
         assert all(p.content_type == PNG for p in parts)
         assert [p.data for p in parts] == [i.read() for i in images]
 
@@ -250,7 +279,8 @@ class ProviderConformance:
         check_request(model, self.caps(model), request)
         parts = self.build(request).files_named(self.mask_part)
         assert len(parts) == 1
-        assert parts[0].filename == "mask.png"
+        if self.sends_filenames:
+            assert parts[0].filename == "mask.png"
         assert parts[0].content_type == PNG
         assert parts[0].data == mask.read()
 
@@ -258,7 +288,7 @@ class ProviderConformance:
         wire = self.build(self.request(model))
         sent = set(wire.fields)
         assert sent <= set(self.always_sent), f"sent fields nobody set: {sent - self.always_sent}"
-        assert wire.field(self.wire_name("model")) == model
+        assert self.wire_model(wire) == model
         assert wire.field(self.wire_name("prompt")) == "Add a small red ribbon"
 
     def test_given_options_are_sent(self, model: str) -> None:
@@ -269,7 +299,7 @@ class ProviderConformance:
         check_request(model, caps, request)
         wire = self.build(request)
         for field, value in [*options.items(), *extra.items()]:
-            expected = value if isinstance(value, str) else json.dumps(value)
+            expected = self.wire_value(field, value)
             got = wire.field(self.wire_name(field))
             assert got == expected, f"{field}: sent {got!r}, expected {expected!r}"
 
@@ -436,6 +466,35 @@ class ProviderConformance:
                 assert self.api_key not in repr(result)
             sent = self.decode(route.calls[0].request)
             assert sent.field(self.wire_name("prompt")) == "Add a hat"
+
+
+def _lift_data_uris(wire: WireRequest) -> WireRequest:
+    """Move a JSON body's data-URI images from ``fields`` to ``files``, as multipart has them."""
+    if not isinstance(wire.json_body, dict):
+        return wire
+    fields = dict(wire.fields)
+    files = list(wire.files)
+    for key, value in wire.json_body.items():
+        values = value if isinstance(value, list) else [value]
+        parts = [_data_uri_part(key, item) for item in values]
+        if values and all(part is not None for part in parts):
+            del fields[key]
+            files.extend(part for part in parts if part is not None)
+    return attrs.evolve(wire, fields=fields, files=files)
+
+
+def _data_uri_part(key: str, value: object) -> FilePart | None:
+    if not isinstance(value, str) or not value.startswith("data:"):
+        return None
+    header, sep, payload = value.partition(",")
+    if not sep or not header.endswith(";base64"):
+        return None
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise AssertionError(f"JSON field {key!r} holds a data URI that is not base64") from None
+    media_type = header[len("data:") :].split(";")[0]
+    return FilePart(name=key, filename=None, content_type=media_type or None, data=data)
 
 
 __all__ = ["ProviderConformance"]

@@ -19,6 +19,19 @@ def secrets_in(environ: Mapping[str, str]) -> list[str]:
     return [v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_LEN]
 
 
+_REMEMBERED: set[str] = set()
+
+
+def remember(secret: str) -> None:
+    """A secret that did not come from the environment (``--api-key``), masked from now on."""
+    if secret:
+        _REMEMBERED.add(secret)
+
+
+def known_secrets(environ: Mapping[str, str]) -> list[str]:
+    return [*secrets_in(environ), *_REMEMBERED]
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_LEN:

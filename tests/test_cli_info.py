@@ -183,7 +183,7 @@ def test_a_broken_plugin_does_not_take_models_or_help_down() -> None:
 
     helped = invoke("--help")
     assert helped.exit_code == 0
-    assert help_commands(helped.stdout) == ["edit", "models", "plugins"]
+    assert help_commands(helped.stdout) == ["config", "edit", "emulator", "keys", "models", "plugins"]
 
 
 # --- version and help -----------------------------------------------------------------------
@@ -202,4 +202,4 @@ def test_help_lists_the_commands() -> None:
 
     assert result.exit_code == 0
     assert "COMETAPI_KEY" in result.stdout
-    assert help_commands(result.stdout) == ["edit", "models", "plugins"]
+    assert help_commands(result.stdout) == ["config", "edit", "emulator", "keys", "models", "plugins"]

@@ -37,12 +37,15 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "-m",
     "--model",
-    envvar="IMGEDIT_MODEL",
-    default="gpt-image-2",
-    show_default=True,
-    help="Model name or alias (env: IMGEDIT_MODEL). `imgedit models` lists them.",
+    help="Model name or alias (env: IMGEDIT_MODEL, config: defaults.model; else gpt-image-2). "
+    "`imgedit models` lists them.",
 )
 @click.option("--provider", help="Provider to use when several serve the model.")
+@click.option(
+    "--api-key",
+    help="API key for this run (beats the environment and stored keys). Visible to other "
+    "users in the process list: prefer the environment or `imgedit keys set`.",
+)
 @click.option("--mask", type=click.Path(dir_okay=False), help="PNG with alpha: transparent = edit.")
 @click.option("-n", "n", type=int, help="How many images to make.")
 @click.option("--quality", help="low, medium, high or auto (GPT image models).")
@@ -89,8 +92,9 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
 def edit_command(
     images: tuple[str, ...],
     prompt: str,
-    model: str,
+    model: str | None,
     provider: str | None,
+    api_key: str | None,
     mask: str | None,
     options: tuple[str, ...],
     output: str | None,
@@ -109,10 +113,14 @@ def edit_command(
     """
     extra = _parse_option(options)
     setup_logging(verbose, quiet)
-    with guarded():
-        from ..client import Client
+    if api_key:
+        from ..redact import remember
 
-        with Client(timeout=timeout, max_retries=max_retries) as client:
+        remember(api_key)
+    with guarded():
+        from .context import make_client
+
+        with make_client(timeout=timeout, max_retries=max_retries, api_key=api_key) as client:
             resolved = client.resolve(model, provider)
             caps = resolved.spec.capabilities
             fields["output_format"] = _output_format(
@@ -159,8 +167,9 @@ def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> Non
 
     view = decode_request(prepared.http_request).to_dict()
     view["provider"] = prepared.resolved.provider.name
-    view["timeout"] = client.transport.timeout.as_dict()
-    view["max_retries"] = client.transport.retry.max_retries
+    timeout, retry = client.limits(prepared.resolved.provider.name)
+    view["timeout"] = timeout.as_dict()
+    view["max_retries"] = retry.max_retries
     if as_json:
         echo_json(view)
         return

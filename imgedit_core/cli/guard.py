@@ -13,6 +13,7 @@ import click
 DEBUG_ENV = "IMGEDIT_DEBUG"
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141
 
 
 @contextmanager
@@ -25,6 +26,11 @@ def guarded() -> Iterator[None]:
     except ImgeditError as exc:
         say(f"Error: {exc}")
         sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`imgedit ... | head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except KeyboardInterrupt:
         say(
             "Interrupted: stopped waiting (an edit already sent may still be billed); "
@@ -45,9 +51,9 @@ def guarded() -> Iterator[None]:
 
 def say(message: str) -> None:
     """One line on stderr, with any secret from the environment masked."""
-    from ..redact import redact, secrets_in
+    from ..redact import known_secrets, redact
 
-    click.echo(redact(message, secrets_in(os.environ)), err=True)
+    click.echo(redact(message, known_secrets(os.environ)), err=True)
 
 
 def echo_json(data: object) -> None:

@@ -11,19 +11,15 @@ import click
 class _MaskedStderr(logging.Handler):
     """Writes through click (so tests capture it) after masking every known secret."""
 
-    def __init__(self, extra_secrets: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self._extra = extra_secrets
-
     def emit(self, record: logging.LogRecord) -> None:
-        from ..redact import redact, secrets_in
+        from ..redact import known_secrets, redact
 
         try:
             line = self.format(record)
         except Exception:  # a malformed record must not end an edit that is under way
             self.handleError(record)
             return
-        click.echo(redact(line, [*secrets_in(os.environ), *self._extra]), err=True)
+        click.echo(redact(line, known_secrets(os.environ)), err=True)
 
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:

@@ -20,7 +20,14 @@ from .request import EditRequest
 from .result import EditResult
 from .retry import coerce_policy
 from .sentinel import NOT_GIVEN, Maybe
-from .settings import configured_options, default_model, resolve_settings, transport_limits
+from .settings import (
+    OFFLINE_ENV,
+    OFFLINE_KEY,
+    configured_options,
+    default_model,
+    resolve_settings,
+    transport_limits,
+)
 from .validation import check_request
 
 if TYPE_CHECKING:
@@ -52,6 +59,10 @@ class Client:
 
     ``config`` is a :class:`Config`, a path to a TOML file, or None to read the files
     ``imgedit`` itself reads (docs/config.md); ``keys=False`` ignores stored keys.
+
+    ``offline=True`` (or ``IMGEDIT_OFFLINE=1``, or ``offline = true`` under ``[defaults]``)
+    sends every request to the built-in emulator of the edit route, in-process: the real
+    provider code runs end to end, nothing leaves the machine and no key is needed.
     """
 
     def __init__(
@@ -68,6 +79,7 @@ class Client:
         environ: Mapping[str, str] | None = None,
         config: Config | str | os.PathLike[str] | None = None,
         keys: KeyStore | Literal[False] | None = None,
+        offline: bool | None = None,
     ) -> None:
         from .transport import coerce_timeout
 
@@ -81,12 +93,14 @@ class Client:
         self._config = config if isinstance(config, Config) else None
         self._config_path = None if isinstance(config, Config) else config
         self._keys = keys
+        self._offline = offline
         self._http_client = http_client
         self._plugins = plugins
         self._extra_plugins = tuple(extra_plugins)
         self._entry_points = entry_points
         self._registry: Registry | None = None
         self._transport: Transport | None = None
+        self._owned_client: httpx.Client | None = None
 
     def __repr__(self) -> str:
         return f"<imgedit Client base_url={self._base_url!r}>"
@@ -106,6 +120,16 @@ class Client:
         if self._config is None:
             self._config = load_config(self._config_path, self._environ)
         return self._config
+
+    @property
+    def offline(self) -> bool:
+        if self._offline is None:
+            env = self._environ.get(OFFLINE_ENV, "").strip().lower()
+            if env:
+                self._offline = env not in ("0", "false", "no", "off")
+            else:
+                self._offline = bool(self.config.defaults.get("offline", False))
+        return self._offline
 
     @property
     def keys(self) -> KeyStore | None:
@@ -174,7 +198,8 @@ class Client:
         settings = resolve_settings(
             resolved.provider,
             self._environ,
-            api_key=self._api_key,
+            # Offline, the key goes no further than the in-process emulator: never a real one.
+            api_key=OFFLINE_KEY if self.offline else self._api_key,
             base_url=self._base_url,
             require_key=require_key,
             entry=self.config.providers.get(resolved.provider.name),
@@ -273,13 +298,21 @@ class Client:
         if self._transport is None:
             from .transport import Transport
 
-            self._transport = Transport(http_client=self._http_client)
+            http_client = self._http_client
+            if http_client is None and self.offline:
+                from .emulator import offline_http_client
+
+                http_client = self._owned_client = offline_http_client()
+            self._transport = Transport(http_client=http_client)
         return self._transport
 
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+        if self._owned_client is not None:
+            self._owned_client.close()
+            self._owned_client = None
 
     def __enter__(self) -> Client:
         return self

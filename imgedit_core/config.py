@@ -81,7 +81,7 @@ def _must_exist(path: Path, role: str) -> ConfigFile:
 # -- the schema -------------------------------------------------------------------------------
 
 _TOP_TABLES = ("defaults", "models", "aliases", "providers", "routes")
-_SETTINGS_KEYS = ("model", "timeout", "max_retries")
+_SETTINGS_KEYS = ("model", "timeout", "max_retries", "offline")
 _PROVIDER_KEYS = (
     "uses",
     "base_url",
@@ -264,6 +264,8 @@ def _check_setting(where: str, dotted: str, key: str, value: Any) -> None:
         raise ConfigError(f"{where}: {dotted} must be a whole number of 0 or more, not {value!r}.")
     if key == "timeout":
         _check_timeout(where, dotted, value)
+    if key == "offline" and not isinstance(value, bool):
+        raise ConfigError(f"{where}: {dotted} must be true or false, not {value!r}.")
 
 
 def _check_timeout(where: str, dotted: str, value: Any) -> None:

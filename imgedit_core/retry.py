@@ -8,6 +8,7 @@ unless asked: an edit that ran out the clock has usually been run, and paid for,
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
 
@@ -90,19 +91,15 @@ def coerce_policy(
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or date)."""
-    ms = headers.get("retry-after-ms")
+    ms = _seconds(headers.get("retry-after-ms"))
     if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return ms / 1000.0
     value = headers.get("retry-after")
     if value is None:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     import email.utils
     import time
 
@@ -111,6 +108,17 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _seconds(text: str | None) -> float | None:
+    """A finite, non-negative number, or None: ``nan`` and ``inf`` are not delays."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
 
 
 def describe(error: APIError) -> str:

@@ -23,6 +23,8 @@ DEFAULT_MODEL = "gpt-image-2"
 MODEL_ENV = "IMGEDIT_MODEL"
 TIMEOUT_ENV = "IMGEDIT_TIMEOUT"
 MAX_RETRIES_ENV = "IMGEDIT_MAX_RETRIES"
+OFFLINE_ENV = "IMGEDIT_OFFLINE"
+OFFLINE_KEY = "imgedit-offline"
 
 
 def default_model(environ: Mapping[str, str], config: Config | None = None) -> str:

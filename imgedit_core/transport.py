@@ -210,7 +210,17 @@ def download(client: httpx.Client, url: str, limit: int = MAX_DOWNLOAD_BYTES) ->
                 )
             chunks: list[bytes] = []
             total = 0
+            # Each read is bounded by the timeout; the whole download is bounded by it too, so
+            # a server trickling a byte at a time cannot hold an edit for ever.
+            allowed = DOWNLOAD_TIMEOUT.read or 120.0
+            deadline = time.monotonic() + allowed
             for chunk in r.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise APITimeoutError(
+                        f"downloading the image from {_safe(parsed)} took longer than "
+                        f"{allowed:g} s; not saved",
+                        phase="read",
+                    )
                 total += len(chunk)
                 if total > limit:
                     raise InvalidResponseError(

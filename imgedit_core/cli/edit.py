@@ -82,6 +82,13 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
     "edit may be billed again; 0 turns retries off.",
 )
 @click.option(
+    "--offline",
+    is_flag=True,
+    default=None,
+    help="Send nothing over the network: the built-in emulator of the edit route answers "
+    "(a visible stand-in edit, not a model; no key needed). Env: IMGEDIT_OFFLINE=1.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Print the request that would be sent (key redacted) and send nothing.",
@@ -101,6 +108,7 @@ def edit_command(
     force: bool,
     timeout: str | None,
     max_retries: int | None,
+    offline: bool | None,
     dry_run: bool,
     as_json: bool,
     quiet: bool,
@@ -120,7 +128,9 @@ def edit_command(
     with guarded():
         from .context import make_client
 
-        with make_client(timeout=timeout, max_retries=max_retries, api_key=api_key) as client:
+        with make_client(
+            timeout=timeout, max_retries=max_retries, api_key=api_key, offline=offline
+        ) as client:
             resolved = client.resolve(model, provider)
             caps = resolved.spec.capabilities
             fields["output_format"] = _output_format(
@@ -143,6 +153,13 @@ def edit_command(
             if dry_run:
                 _print_dry_run(prepared, client, as_json)
                 return
+            if client.offline:
+                import logging
+
+                logging.getLogger("imgedit").warning(
+                    "offline: the built-in emulator answers (a visible stand-in edit, not a "
+                    "model); nothing is sent over the network"
+                )
             to_stdout = output == "-"
             paths = [] if to_stdout else _plan(prepared, output, force)
             if to_stdout:

@@ -39,8 +39,28 @@ def check_free(paths: list[Path], *, force: bool) -> None:
     """Refuse before sending: an edit whose result cannot be saved is money thrown away."""
     if len(set(paths)) != len(paths):
         raise OutputError("several images would be written to one path; add {index} to -o.")
+    for folder in sorted({path.parent for path in paths}):
+        check_folder(folder)
     if force:
         return
     for path in paths:
         if path.exists():
             raise OutputError(exists_message(path))
+
+
+def check_folder(folder: Path) -> None:
+    """The folder exists and takes files, or it can be created: checked before paying."""
+    import os
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"cannot create folder {str(folder)!r} for the output: {str(existing)!r} is a "
+            f"file, not a folder; choose another -o."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write to {str(existing)!r} (permission denied); choose another -o."
+        )

@@ -26,6 +26,8 @@ class SizeRule:
     max_long_side: int = 3840
     max_short_side: int = 2160
     min_side: int = 16
+    min_pixels: int | None = None
+    max_pixels: int | None = None
 
     def problem(self, width: int, height: int) -> str | None:
         """Why ``width x height`` breaks the rule, or None when it does not."""
@@ -36,15 +38,29 @@ class SizeRule:
             return f"both sides must be multiples of {self.multiple_of}"
         if long_side / short_side > self.max_aspect:
             return f"the aspect ratio must be at most {self.max_aspect:g}:1"
-        if long_side > self.max_long_side or short_side > self.max_short_side:
-            return f"the size must be at most {self.max_long_side}x{self.max_short_side}"
+        if long_side > self.max_long_side:
+            return f"the long side must be at most {self.max_long_side}"
+        if short_side > self.max_short_side:
+            return f"the short side must be at most {self.max_short_side}"
+        pixels = width * height
+        if self.min_pixels is not None and pixels < self.min_pixels:
+            return f"the size must have at least {self.min_pixels:,} pixels (it has {pixels:,})"
+        if self.max_pixels is not None and pixels > self.max_pixels:
+            return f"the size must have at most {self.max_pixels:,} pixels (it has {pixels:,})"
         return None
 
     def describe(self) -> str:
-        return (
+        text = (
             f"any WxH with both sides multiples of {self.multiple_of}, aspect at most "
-            f"{self.max_aspect:g}:1, up to {self.max_long_side}x{self.max_short_side}"
+            f"{self.max_aspect:g}:1, long side at most {self.max_long_side}"
         )
+        if self.max_short_side < self.max_long_side:
+            text += f", short side at most {self.max_short_side}"
+        if self.min_pixels is not None or self.max_pixels is not None:
+            low = f"{self.min_pixels:,}" if self.min_pixels is not None else "0"
+            high = f"{self.max_pixels:,}" if self.max_pixels is not None else "any"
+            text += f", {low} to {high} pixels"
+        return text
 
 
 @attrs.frozen(kw_only=True)

@@ -183,7 +183,14 @@ def test_a_broken_plugin_does_not_take_models_or_help_down() -> None:
 
     helped = invoke("--help")
     assert helped.exit_code == 0
-    assert help_commands(helped.stdout) == ["config", "edit", "emulator", "keys", "models", "plugins"]
+    assert help_commands(helped.stdout) == [
+        "config",
+        "edit",
+        "emulator",
+        "keys",
+        "models",
+        "plugins",
+    ]
 
 
 # --- version and help -----------------------------------------------------------------------
@@ -197,9 +204,19 @@ def test_version(flag: str) -> None:
     assert result.stdout.split() == ["imgedit,", "version", imgedit_core.__version__]
 
 
+COMMANDS = ["config", "edit", "emulator", "keys", "models", "plugins"]
+
+
 def test_help_lists_the_commands() -> None:
     result = invoke("--help")
 
     assert result.exit_code == 0
     assert "COMETAPI_KEY" in result.stdout
-    assert help_commands(result.stdout) == ["config", "edit", "emulator", "keys", "models", "plugins"]
+    assert help_commands(result.stdout) == [
+        "config",
+        "edit",
+        "emulator",
+        "keys",
+        "models",
+        "plugins",
+    ]

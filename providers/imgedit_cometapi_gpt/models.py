@@ -13,6 +13,12 @@ MB = 1024 * 1024
 
 #: CometAPI documents one input file; OpenAI takes up to 16. *Unconfirmed* on CometAPI.
 MAX_INPUT_IMAGES = 16
+#: gpt-image-2's free sizes: "at most 3840x2160" read as a long side of at most 3840 and a pixel
+#: budget of 3840*2160; the floor of 655,360 pixels is what OpenAI-compatible relays document.
+#: *Unconfirmed* on CometAPI; the emulator applies the same reading (emulator/rules.py).
+GPT_IMAGE_2_SIZES = SizeRule(
+    max_long_side=3840, max_short_side=3840, min_pixels=655_360, max_pixels=3840 * 2160
+)
 #: gpt-image-2 "may reject transparent (version dependent)": refused until confirmed.
 GPT_IMAGE_2_TRANSPARENT = False
 
@@ -52,7 +58,7 @@ MODELS: tuple[ModelSpec, ...] = (
         name="gpt-image-2",
         description="CometAPI's recommended edit model; free-form sizes",
         capabilities=_caps(
-            custom_sizes=SizeRule(),
+            custom_sizes=GPT_IMAGE_2_SIZES,
             backgrounds=BACKGROUNDS if GPT_IMAGE_2_TRANSPARENT else ("opaque", "auto"),
             notes="input_fidelity is ignored by the model, so it is refused here",
         ),

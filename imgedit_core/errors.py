@@ -159,7 +159,12 @@ class APIError(ImgeditError):
         """Remove secrets a server echoed back (``Incorrect API key provided: sk-...``)."""
         from .redact import redact
 
+        secrets = list(secrets)
         self.message = redact(self.message, secrets)
+        for name in ("code", "param", "error_type", "request_id"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, redact(value, secrets))
         self.args = (self._render(),)
 
     def renamed(self, provider: str) -> None:

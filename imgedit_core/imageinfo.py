@@ -19,14 +19,23 @@ class ImageInfo:
 
 def image_info(image: ImageInput) -> ImageInfo:
     """Read the header only: Pillow opens lazily, so a 50 MB file is not decoded."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        if image.path is not None:
-            with Image.open(image.path) as im:
+        with warnings.catch_warnings():  # a large header is judged below, not warned about
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            if image.path is not None:
+                with Image.open(image.path) as im:
+                    return _info(im)
+            with Image.open(io.BytesIO(image.read())) as im:
                 return _info(im)
-        with Image.open(io.BytesIO(image.read())) as im:
-            return _info(im)
+    except Image.DecompressionBombError as exc:
+        raise InputError(
+            f"{image.label!r} claims to be far larger than any edit route takes ({exc}); "
+            f"check the file."
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(
             f"{image.label!r} looks like {image.media_type} but cannot be read as an image ({exc})."

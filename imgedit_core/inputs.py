@@ -46,6 +46,8 @@ class ImageInput:
             raise InputError(f"{str(p)!r} is a folder, not an image file.") from None
         except OSError as exc:
             raise InputError(f"cannot read image file {str(p)!r}: {exc.strerror}.") from None
+        except ValueError:  # a NUL byte in the path: no file can have that name
+            raise InputError(f"{str(p)!r} is not a usable file name.") from None
         media_type = _require_image(head, repr(str(p)))
         return cls(filename=p.name, media_type=media_type, path=p, size=size)
 

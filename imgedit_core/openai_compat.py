@@ -80,7 +80,7 @@ def load_json_object(response: httpx.Response, *, provider: str | None = None) -
     """The body as a JSON object, or an InvalidResponseError saying what came instead."""
     try:
         body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidResponseError(
             f"expected JSON but got {_content_summary(response)}",
             status=response.status_code,
@@ -159,7 +159,7 @@ def parse_openai_error(
     if body is None:
         try:
             body = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
     envelope = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(envelope, Mapping):

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 REDACTED = "<redacted>"
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _MIN_SECRET_LEN = 8
+SECRET_HEADER = re.compile(r"(auth|key|token|secret|password|cookie|signature)", re.IGNORECASE)
+"""Header names whose values are never shown: Authorization, X-Api-Key, X-Auth-Token, ..."""
 
 
 def secrets_in(environ: Mapping[str, str]) -> list[str]:

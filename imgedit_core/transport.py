@@ -159,7 +159,8 @@ class Transport:
 
     def _send_once(self, request: httpx.Request, provider: Provider) -> httpx.Response:
         try:
-            response = self.client.send(request)
+            # Never follow: a redirected POST would go elsewhere, and carry the key there.
+            response = self.client.send(request, follow_redirects=False)
             response.read()
         except httpx.TimeoutException as exc:
             phase = _phase(exc)

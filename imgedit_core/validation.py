@@ -6,6 +6,7 @@ silently, so what reaches the wire is exactly what the caller asked for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .capabilities import Capabilities
@@ -130,13 +131,16 @@ def _check_n(model: str, caps: Capabilities, request: EditRequest) -> None:
 
 
 def _check_choice(model: str, field: str, value: object, accepted: frozenset[str]) -> None:
-    if is_given(value) and value not in accepted:
+    if is_given(value) and not (isinstance(value, str) and value in accepted):
         raise CapabilityError(model, field, value, _choices(accepted))
+
+
+_SIZE = re.compile(r"^(?P<w>[0-9]{1,6})x(?P<h>[0-9]{1,6})$", re.ASCII)
 
 
 def _check_size(model: str, caps: Capabilities, request: EditRequest) -> None:
     size = request.size
-    if not is_given(size) or size in caps.sizes:
+    if not is_given(size) or (isinstance(size, str) and size in caps.sizes):
         return
     accepted = (
         "accepts " + caps.describe_sizes()
@@ -146,10 +150,10 @@ def _check_size(model: str, caps: Capabilities, request: EditRequest) -> None:
     rule = caps.custom_sizes
     if rule is None or not isinstance(size, str):
         raise CapabilityError(model, "size", size, accepted)
-    width, sep, height = size.partition("x")
-    if not (sep and width.isdigit() and height.isdigit()):
+    match = _SIZE.match(size)
+    if match is None:
         raise CapabilityError(model, "size", size, accepted, hint="Write sizes as WIDTHxHEIGHT.")
-    problem = rule.problem(int(width), int(height))
+    problem = rule.problem(int(match["w"]), int(match["h"]))
     if problem is not None:
         raise CapabilityError(model, "size", size, f"{problem} ({accepted})")
 

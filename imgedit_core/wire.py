@@ -16,8 +16,7 @@ import attrs
 if TYPE_CHECKING:
     import httpx
 
-REDACTED = "<redacted>"
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization"})
+from .redact import REDACTED, SECRET_HEADER
 
 
 @attrs.frozen
@@ -98,9 +97,7 @@ def decode_request(request: httpx.Request) -> WireRequest:
             for key, value in json_body.items():
                 text = value if isinstance(value, str) else json.dumps(value)
                 fields[key] = [text]
-    headers = {
-        k: (REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in request.headers.items()
-    }
+    headers = {k: (REDACTED if SECRET_HEADER.search(k) else v) for k, v in request.headers.items()}
     return WireRequest(
         method=request.method,
         url=str(request.url),

@@ -31,7 +31,6 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     handler = _MaskedStderr()
     handler.setFormatter(logging.Formatter("imgedit: %(message)s"))
     logger.addHandler(handler)
-    logger.propagate = False
     if quiet:
         logger.setLevel(logging.ERROR)
     else:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from .config import Config, load_config
-from .errors import APIError, ImgeditError, PluginError
+from .errors import APIError, CapabilityError, ImgeditError, PluginError
 from .inputs import ImageInput, ImageSource
 from .instances import build_instances
 from .plugins import PluginSet, load_plugins
@@ -184,17 +184,33 @@ class Client:
         """
         resolved = self.resolve(model, provider)
         options = {k: v for k, v in options.items() if v is not None and v is not NOT_GIVEN}
-        for key, value in configured_options(self.config, resolved).items():
-            options.setdefault(key, value)
+        from_config: dict[str, str] = {}
+        for key, (value, dotted) in configured_options(self.config, resolved).items():
+            if key not in options:
+                options[key] = value
+                from_config[key] = dotted
         request = EditRequest(
             images=tuple(ImageInput.coerce(i) for i in _as_list(image)),
             prompt=prompt,
             model=resolved.model,
             mask=_mask(mask),
             extra=extra,
-            **{k: v for k, v in options.items() if v is not None},
+            **options,
         )
-        check_request(resolved.model, resolved.spec.capabilities, request)
+        try:
+            check_request(resolved.model, resolved.spec.capabilities, request)
+        except CapabilityError as exc:
+            if exc.field not in from_config:
+                raise
+            dotted = from_config[exc.field]
+            raise CapabilityError(
+                exc.model,
+                exc.field,
+                exc.value,
+                exc.accepted,
+                hint=f"The value comes from {self.config.origin(dotted) or 'config'} "
+                f"({dotted}); change it there or pass --{exc.field.replace('_', '-')}.",
+            ) from None
         settings = resolve_settings(
             resolved.provider,
             self._environ,

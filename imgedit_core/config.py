@@ -143,14 +143,14 @@ class Config:
             if name in self.routes:
                 return name, self.routes[name]
         for name in names:
-            patterns = [k for k in self.routes if _is_pattern(k) and fnmatch.fnmatchcase(name, k)]
+            patterns = [k for k in self.routes if is_pattern(k) and fnmatch.fnmatchcase(name, k)]
             if patterns:
                 best = max(patterns, key=len)
                 return best, self.routes[best]
         return None
 
 
-def _is_pattern(key: str) -> bool:
+def is_pattern(key: str) -> bool:
     return any(c in key for c in "*?[")
 
 
@@ -317,9 +317,9 @@ def _check_provider(where: str, name: str, body: Any) -> None:
         if key in ("key_env", "base_url_env") and not (
             isinstance(value, str) and _ENV_NAME.match(value)
         ):
-            raise ConfigError(
+            raise ConfigError(  # the value is not repeated: it may be a pasted key
                 f"{where}: {dotted}.{key} must name an environment variable such as "
-                f'"OPENAI_API_KEY", not {value!r}.'
+                f'"OPENAI_API_KEY" (letters, digits and _), not the key itself.'
             )
         if key in ("timeout", "max_retries"):
             _check_setting(where, f"{dotted}.{key}", key, value)

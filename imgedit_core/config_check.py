@@ -24,7 +24,7 @@ _PIXEL = base64.b64decode(
 
 def config_problems(client: Client) -> list[str]:
     """One message per problem, each naming the file and the key; empty when all is well."""
-    from .config import _is_pattern
+    from .config import is_pattern
 
     config = client.config
     try:
@@ -53,7 +53,7 @@ def config_problems(client: Client) -> list[str]:
         )
     for key, target in sorted(config.routes.items()):
         where = config.origin(f"routes.{key}")
-        if _is_pattern(key):
+        if is_pattern(key):
             if target not in names:
                 problems.append(
                     f"{where}: routes.{key} names provider {target!r}, which is neither "
@@ -104,7 +104,9 @@ def _try(
     try:
         resolve(value)
     except ImgeditError as exc:
-        problems.append(f"{where or 'config'}: {key}: {exc}")
+        text = str(exc)
+        prefix = f"{where or 'config'}: {key}"
+        problems.append(text if text.startswith(f"{where}: ") else f"{prefix}: {text}")
 
 
 def _any_origin(origins: Mapping[str, str], prefix: str) -> str:

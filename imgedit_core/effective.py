@@ -7,20 +7,24 @@ a key would come from.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .redact import REDACTED
-from .settings import DEFAULT_MODEL, MAX_RETRIES_ENV, MODEL_ENV, TIMEOUT_ENV, key_env_for
+from .redact import REDACTED, SECRET_HEADER
+from .settings import (
+    DEFAULT_MODEL,
+    MAX_RETRIES_ENV,
+    MODEL_ENV,
+    OFFLINE_ENV,
+    TIMEOUT_ENV,
+    key_env_for,
+)
 
 if TYPE_CHECKING:
     from .client import Client
     from .config import Config
-
-_SECRET_HEADER = re.compile(r"(auth|key|token|secret|password|cookie)", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -43,6 +47,7 @@ def _settings(client: Client) -> Iterator[Setting]:
     yield _layered("defaults.model", environ, MODEL_ENV, config, DEFAULT_MODEL)
     yield _layered("defaults.timeout", environ, TIMEOUT_ENV, config, "read/write 600, connect 10")
     yield _layered("defaults.max_retries", environ, MAX_RETRIES_ENV, config, 2)
+    yield _layered("defaults.offline", environ, OFFLINE_ENV, config, False)
     for key, value in sorted(config.default_options().items()):
         yield Setting(f"defaults.{key}", value, _file(config, f"defaults.{key}"))
     for model, options in sorted(config.models.items()):
@@ -82,7 +87,7 @@ def _provider(client: Client, name: str) -> Iterator[Setting]:
             yield Setting(f"{prefix}.{field}", value, _file(config, f"{prefix}.{field}"))
     if entry is not None:
         for header, value in sorted(entry.headers.items()):
-            shown = REDACTED if _SECRET_HEADER.search(header) else value
+            shown = REDACTED if SECRET_HEADER.search(header) else value
             yield Setting(f"{prefix}.headers.{header}", shown, _file(config, f"{prefix}.headers"))
 
 

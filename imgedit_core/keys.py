@@ -123,6 +123,16 @@ class KeyStore:
                 f"the key file {self.path} can be read by others; run `chmod 600 {self.path}` "
                 f"(and consider rotating the keys in it), then retry."
             )
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None
+            if not isinstance(data, dict):
+                raise ConfigError(
+                    f"the key file {self.path} is not a JSON object, so writing it would lose "
+                    f"the keys it holds; fix or move it, then retry."
+                )
         return self._load()
 
     def _write(self, data: dict[str, object]) -> None:

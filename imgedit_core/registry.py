@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from .config import Config
+from .config import Config, is_pattern
 from .errors import AmbiguousModelError, ConfigError, UnknownModelError, UnknownProviderError
 from .instances import ProviderInstance
 from .provider import ModelSpec, Provider
@@ -19,6 +19,8 @@ class Resolved:
     spec: ModelSpec
     model: str
     """The id sent on the wire: the name asked for (a dated snapshot stays dated)."""
+    asked: str = ""
+    """The name as the caller gave it, a config alias included."""
 
 
 def _close_matches(model: str, names: set[str]) -> list[str]:
@@ -59,6 +61,7 @@ class Registry:
                 yield provider, spec
 
     def resolve(self, model: str, provider: str | None = None) -> Resolved:
+        asked = model
         model = self.config.aliases.get(model, model)
         if provider is not None:
             chosen = self.provider(provider)
@@ -73,18 +76,27 @@ class Registry:
             close = _close_matches(model, names)
             raise UnknownModelError(model, {s.name for _, s in candidates}, close)
         if provider is None:
-            matches = self._choose(model, matches)
+            matches = self._choose(asked, model, matches)
         owners = {p.name for p, _ in matches}
         if len(owners) > 1:
             raise AmbiguousModelError(model, owners)
         p, spec = matches[0]
         wire = spec.name if model in spec.aliases else model
-        return Resolved(provider=p, spec=spec, model=wire)
+        return Resolved(provider=p, spec=spec, model=wire, asked=asked)
 
     def _choose(
-        self, model: str, matches: list[tuple[Provider, ModelSpec]]
+        self, asked: str, model: str, matches: list[tuple[Provider, ModelSpec]]
     ) -> list[tuple[Provider, ModelSpec]]:
-        route = self.config.route_for(model, *sorted({s.name for _, s in matches}))
+        names = dict.fromkeys([asked, model, *sorted({s.name for _, s in matches})])
+        route = self.config.route_for(*names)
+        # A pattern is broad by nature: it routes only the models its provider serves.
+        if (
+            route is not None
+            and is_pattern(route[0])
+            and route[1] in self._providers
+            and not any(p.name == route[1] for p, _ in matches)
+        ):
+            route = None
         if route is not None:
             key, target = route
             where = self.config.origin(f"routes.{key}") or "config"

@@ -78,12 +78,23 @@ def transport_limits(
     """(timeout, max_retries) from the environment, the provider's table, then [defaults]."""
     timeout: Any = environ.get(TIMEOUT_ENV) or None
     retries: Any = environ.get(MAX_RETRIES_ENV) or None
+    if timeout is not None:
+        from .errors import UserError
+        from .transport import coerce_timeout
+
+        try:
+            coerce_timeout(timeout)
+        except UserError as exc:
+            raise ConfigError(f"{TIMEOUT_ENV}={timeout!r}: {exc}") from None
     if retries is not None:
         try:
             retries = int(retries)
+            if retries < 0:
+                raise ValueError(retries)
         except ValueError:
             raise ConfigError(
-                f"{MAX_RETRIES_ENV}={retries!r} is not a whole number; set it to e.g. 2."
+                f"{MAX_RETRIES_ENV}={retries!r} is not a whole number of 0 or more; "
+                f"set it to e.g. 2."
             ) from None
     layers: list[tuple[Any, Any]] = []
     if entry is not None:
@@ -96,13 +107,17 @@ def transport_limits(
     return timeout, retries
 
 
-def configured_options(config: Config, resolved: Resolved) -> dict[str, Any]:
-    """Edit options from config: ``[defaults]`` where the model has the option at all, then
-    ``[models."NAME"]``, which are meant for that model and checked like flags."""
+def configured_options(config: Config, resolved: Resolved) -> dict[str, tuple[Any, str]]:
+    """Edit options from config, each with the dotted key that set it: ``[defaults]`` where the
+    model has the option at all, then ``[models."NAME"]`` (meant for that model, so checked
+    like flags) under its name, the id sent, or the alias asked for."""
     caps = resolved.spec.capabilities
-    options = {k: v for k, v in config.default_options().items() if _has_option(caps, k)}
-    for name in (resolved.spec.name, resolved.model):
-        options.update(config.models.get(name, {}))
+    options = {
+        k: (v, f"defaults.{k}") for k, v in config.default_options().items() if _has_option(caps, k)
+    }
+    for name in dict.fromkeys((resolved.spec.name, resolved.model, resolved.asked)):
+        for key, value in config.models.get(name, {}).items():
+            options[key] = (value, f"models.{name}.{key}")
     return options
 
 

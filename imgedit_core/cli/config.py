@@ -58,8 +58,12 @@ def show_command(as_json: bool) -> None:
 def validate_command() -> None:
     """Check the config against the installed plugins; exit 2 and list every problem."""
     with guarded():
+        import logging
+
         from ..config_check import config_problems
 
+        # What the engine would only warn about at edit time is reported below as a problem.
+        logging.getLogger("imgedit.config").setLevel(logging.ERROR)
         client = make_client()
         problems = config_problems(client)
         files = ", ".join(str(f.path) for f in client.config.files) or "no config files"

@@ -150,6 +150,7 @@ def edit_command(
                 require_key=not dry_run,
                 **fields,
             )
+            _check_suffix(prepared, output)
             if dry_run:
                 _print_dry_run(prepared, client, as_json)
                 return
@@ -187,6 +188,8 @@ def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> Non
     timeout, retry = client.limits(prepared.resolved.provider.name)
     view["timeout"] = timeout.as_dict()
     view["max_retries"] = retry.max_retries
+    provider = prepared.resolved.provider
+    view["key_missing"] = bool(provider.key_env and not prepared.settings.api_key)
     if as_json:
         echo_json(view)
         return
@@ -203,8 +206,7 @@ def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> Non
             f"file {part['name']}: {part['filename']} ({part['content_type']}, "
             f"{part['size']} bytes)"
         )
-    provider = prepared.resolved.provider
-    if provider.key_env and not prepared.settings.api_key:
+    if view["key_missing"]:
         click.echo(f"note: {provider.key_env} is not set; a real run would stop here.")
     click.echo("(dry run: nothing was sent)")
 
@@ -261,6 +263,24 @@ def _output_format(
     raise UserError(
         f"model {model!r} answers {default} and cannot make {wanted}; "
         f"name the output .{default} (got {output!r})."
+    )
+
+
+def _check_suffix(prepared: PreparedEdit, output: str | None) -> None:
+    """A format from config must not contradict the output's name (WebP bytes in a .png)."""
+    from ..errors import UserError
+    from ..media import format_for_suffix
+    from ..sentinel import is_given
+
+    if not output or output == "-":
+        return
+    wanted = format_for_suffix(Path(output).suffix.lower())
+    fmt = prepared.request.output_format
+    if wanted is None or not is_given(fmt) or fmt == wanted:
+        return
+    raise UserError(
+        f"output_format={fmt!r} (from config) contradicts the output name {output!r}; name the "
+        f"file .{str(fmt).replace('jpeg', 'jpg')} or pass --output-format {wanted}."
     )
 
 

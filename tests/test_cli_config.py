@@ -624,21 +624,20 @@ def test_plugins_json_has_instances_and_routes() -> None:
     assert data["routes"] == {"gpt-image-2": "openai"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: `config validate` only checks that a pattern route's provider exists; "
-    "a pattern that also matches a model the provider does not serve passes validate, then "
-    "every edit of that model fails with a ConfigError",
-)
-def test_config_validate_reports_a_pattern_route_catching_a_model_its_provider_lacks(
+def test_a_pattern_route_sends_only_the_models_its_provider_serves(
     other_gateway: None,
 ) -> None:
-    # other-gateway serves gpt-image-2 only; the pattern also catches gpt-image-1.
+    # other-gateway serves gpt-image-2 only; the pattern also matches gpt-image-1, which it
+    # cannot serve, so gpt-image-1 stays with the provider that serves it.
     project_file('[routes]\n"gpt-image-*" = "other-gateway"\n')
-    edit = invoke("edit", "boat.png", "-p", "x", "-m", "gpt-image-1", "--dry-run")
-    assert "routes.gpt-image-* sends 'gpt-image-1' to other-gateway" in edit.stderr
+    Path("boat.png").write_bytes(make_image())
 
+    routed = invoke("edit", "boat.png", "-p", "x", "-m", "gpt-image-2", "--dry-run")
+    unrouted = invoke("edit", "boat.png", "-p", "x", "-m", "gpt-image-1", "--dry-run")
     result = invoke("config", "validate")
 
-    assert result.exit_code == 2
-    assert "routes.gpt-image-*" in result.stderr
+    assert routed.exit_code == 0, routed.stderr
+    assert "provider: other-gateway" in routed.stdout
+    assert unrouted.exit_code == 0, unrouted.stderr
+    assert f"provider: {GPT}" in unrouted.stdout
+    assert result.exit_code == 0, result.stderr

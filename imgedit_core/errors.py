@@ -118,8 +118,11 @@ class APIError(ImgeditError):
         provider: str | None = None,
         retry_after: float | None = None,
         attempts: int = 1,
+        retryable: bool | None = None,
     ) -> None:
         self.message = message
+        self.retryable = retryable
+        """A provider's own word on whether sending again can help; None: judge by status."""
         self.retry_after = retry_after
         self.attempts = attempts
         """How many times the request was sent before giving up (retries included)."""

@@ -21,6 +21,7 @@ def secrets_in(environ: Mapping[str, str]) -> list[str]:
     return [v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= _MIN_SECRET_LEN]
 
 
+_KEY_SHAPED = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{6,}")
 _REMEMBERED: set[str] = set()
 
 
@@ -38,4 +39,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_LEN:
             text = text.replace(secret, REDACTED)
-    return re.sub(r"(Bearer\s+)[A-Za-z0-9._\-]{8,}", rf"\1{REDACTED}", text)
+    text = re.sub(r"(Bearer\s+)[A-Za-z0-9._\-]{8,}", rf"\1{REDACTED}", text)
+    # Key-shaped words (sk-..., even cut short by a truncated quote of a server's answer).
+    return _KEY_SHAPED.sub(REDACTED, text)

@@ -50,6 +50,8 @@ class RetryPolicy:
 
     def retryable(self, error: APIError) -> bool:
         """Whether this failure is worth sending the same edit again."""
+        if error.retryable is not None:  # the provider said so (e.g. fal's X-Fal-Retryable)
+            return error.retryable
         if isinstance(error, APITimeoutError):
             return error.phase != "read" or self.retry_read_timeouts
         if isinstance(error, APIConnectionError):

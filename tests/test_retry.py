@@ -824,3 +824,29 @@ def test_dry_run_still_refuses_what_the_model_cannot_take(
     assert "does not accept mask" in result.stderr
     assert result.stdout == ""
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "attempts"),
+    [(503, False, 1), (400, True, 3), (503, None, 3), (400, None, 1)],
+)
+def test_a_providers_own_retryable_flag_beats_the_status(
+    monkeypatch: pytest.MonkeyPatch, status: int, retryable: bool | None, attempts: int
+) -> None:
+    """A plugin that knows better (fal's X-Fal-Retryable) decides; otherwise the status does."""
+    from imgedit_core.openai_compat import OpenAICompatibleProvider
+
+    original = OpenAICompatibleProvider.parse_error
+
+    def parse_error(self: OpenAICompatibleProvider, response: httpx.Response) -> APIError:
+        error = original(self, response)
+        error.retryable = retryable
+        return error
+
+    monkeypatch.setattr(OpenAICompatibleProvider, "parse_error", parse_error)
+    with respx.mock() as router, Client(api_key=TEST_KEY) as client:
+        route = router.post(EDITS_URL).respond(status, json={"error": {"message": "no"}})
+        with pytest.raises(APIError) as caught:
+            client.edit(make_image(), "Add a hat")
+    assert route.call_count == attempts
+    assert caught.value.attempts == attempts

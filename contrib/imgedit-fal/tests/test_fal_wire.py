@@ -429,3 +429,18 @@ def test_the_entry_point_adds_a_second_provider_of_qwen_image_edit() -> None:
     owners = sorted(p.name for p, spec in registry.entries() if spec.name == "qwen-image-edit")
     assert owners == ["cometapi-qwen-image-edit", "fal"]
     assert registry.resolve("qwen-image-edit", "fal").provider.name == "fal"
+
+
+@pytest.mark.parametrize(("header", "expected"), [("true", True), ("false", False), (None, None)])
+def test_fal_retryable_header_reaches_the_retry_policy(
+    header: str | None, expected: bool | None
+) -> None:
+    from imgedit_core.retry import RetryPolicy
+
+    headers = {"x-fal-retryable": header} if header is not None else {}
+    error = FalProvider().parse_error(
+        httpx.Response(503, json={"detail": "Service busy"}, headers=headers)
+    )
+    assert error.retryable is expected
+    # fal's word wins over the status: a 503 marked not retryable is given up at once.
+    assert RetryPolicy().retryable(error) is (True if expected is None else expected)

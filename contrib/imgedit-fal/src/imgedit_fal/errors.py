@@ -17,6 +17,8 @@ import httpx
 from imgedit_core import APIError, error_class_for_status
 
 ERROR_TYPE_HEADER = "x-fal-error-type"
+# unconfirmed: fal's word on whether a retry can help; the core's retry policy defers to it.
+RETRYABLE_HEADER = "x-fal-retryable"
 # unconfirmed: that fal names the request in this header; it is kept when present.
 REQUEST_ID_HEADER = "x-fal-request-id"
 _SHOWN_INPUT = 60
@@ -54,7 +56,14 @@ def parse_fal_error(response: httpx.Response, *, provider: str) -> APIError:
         error_type=error_type,
         request_id=response.headers.get(REQUEST_ID_HEADER),
         provider=provider,
+        retryable=_retryable(response.headers.get(RETRYABLE_HEADER)),
     )
+
+
+def _retryable(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return {"true": True, "false": False}.get(value.strip().lower())
 
 
 def _model_errors(errors: Sequence[Any]) -> tuple[str, str | None, str | None]:
@@ -106,7 +115,7 @@ def _shown_input(value: Any) -> str | None:
 def _json(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -11,7 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from .config import Config, load_config
-from .errors import APIError, CapabilityError, ImgeditError, PluginError
+from .errors import (
+    APIError,
+    CapabilityError,
+    ConfigError,
+    ImgeditError,
+    PluginError,
+    UnknownModelError,
+)
 from .inputs import ImageInput, ImageSource
 from .instances import build_instances
 from .plugins import PluginSet, load_plugins
@@ -21,6 +30,7 @@ from .result import EditResult
 from .retry import coerce_policy
 from .sentinel import NOT_GIVEN, Maybe
 from .settings import (
+    MODEL_ENV,
     OFFLINE_ENV,
     OFFLINE_KEY,
     configured_options,
@@ -37,6 +47,8 @@ if TYPE_CHECKING:
     from .provider import ProviderSettings
     from .retry import RetryPolicy
     from .transport import TimeoutSpec, Transport
+
+log = logging.getLogger("imgedit.client")
 
 
 @attrs.frozen
@@ -149,7 +161,18 @@ class Client:
         return self._registry
 
     def resolve(self, model: str | None = None, provider: str | None = None) -> Resolved:
-        return self.registry.resolve(model or default_model(self._environ, self.config), provider)
+        if model:
+            return self.registry.resolve(model, provider)
+        name = default_model(self._environ, self.config)
+        try:
+            return self.registry.resolve(name, provider)
+        except UnknownModelError as exc:  # say where a model nobody typed came from
+            if self._environ.get(MODEL_ENV):
+                raise ConfigError(f"{MODEL_ENV}={name!r}: {exc}") from None
+            where = self.config.origin("defaults.model")
+            if where is None:
+                raise
+            raise ConfigError(f"{where}: defaults.model: {exc}") from None
 
     def limits(self, provider: str) -> tuple[httpx.Timeout, RetryPolicy]:
         """The timeout and retry policy an edit through ``provider`` gets (see settings.py)."""
@@ -237,6 +260,14 @@ class Client:
         transport = self.transport
         provider = prepared.resolved.provider
         default_timeout, default_retry = self.limits(provider.name)
+        log.info(
+            "sending the edit to %s: %s %s (model %s)",
+            provider.name,
+            prepared.http_request.method,
+            prepared.http_request.url.copy_with(query=None),
+            prepared.resolved.model,
+        )
+        started = time.monotonic()
         try:
             response = transport.send(
                 prepared.http_request,
@@ -251,6 +282,12 @@ class Client:
 
             exc.mask(request_secrets(prepared.http_request))
             raise
+        log.info(
+            "%s answered in %.1f s with %d image(s)",
+            provider.name,
+            time.monotonic() - started,
+            len(result.images),
+        )
         for img in result.images:
             if img.url is not None and img.loader is None:
                 img.loader = self._download

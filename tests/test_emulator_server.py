@@ -199,7 +199,7 @@ def test_the_command_refuses_a_port_in_use() -> None:
             env=_env(),
             check=False,
         )
-    assert done.returncode == 1
+    assert done.returncode == 2  # a usage problem, like every other refusal before work starts
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "--port 0" in done.stderr
 

@@ -68,8 +68,10 @@ def validate_command() -> None:
         problems = config_problems(client)
         files = ", ".join(str(f.path) for f in client.config.files) or "no config files"
         if problems:
+            from .guard import say
+
             for problem in problems:
-                click.echo(f"Error: {problem}", err=True)
+                say(f"Error: {problem}")
             raise SystemExit(2)
         click.echo(f"ok: {files}")
 

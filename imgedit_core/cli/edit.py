@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,12 @@ import click
 
 from .guard import echo_json, guarded
 from .logs import setup_logging
+
+log = logging.getLogger("imgedit")
+OFFLINE_NOTICE = (
+    "offline: the built-in emulator answers (a visible stand-in edit, not a model); "
+    "nothing is sent over the network"
+)
 
 if TYPE_CHECKING:
     from ..client import Client, PreparedEdit
@@ -73,13 +80,13 @@ def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
     "--timeout",
     metavar="SECONDS|PHASE=SECONDS,...",
     help="How long to wait: one number for every phase, or e.g. connect=5,read=900,write=120,"
-    "pool=30. Default: read and write 600, connect 10 (edits take minutes).",
+    "pool=30. Default: read and write 600, connect 10, pool 30 (edits take minutes).",
 )
 @click.option(
     "--max-retries",
     type=click.IntRange(min=0),
-    help="Retries after a connection failure, 408, 409, 429 or 5xx (default 2). A retried "
-    "edit may be billed again; 0 turns retries off.",
+    help="Retries after a connection failure, 408, 409, 429 or 5xx (default 2; a read "
+    "timeout is not retried). A retried edit may be billed again; 0 turns retries off.",
 )
 @click.option(
     "--offline",
@@ -125,7 +132,7 @@ def edit_command(
         from ..redact import remember
 
         remember(api_key)
-    with guarded():
+    with guarded(sends_edits=True):
         from .context import make_client
 
         with make_client(
@@ -154,17 +161,12 @@ def edit_command(
             if dry_run:
                 _print_dry_run(prepared, client, as_json)
                 return
-            if client.offline:
-                import logging
-
-                logging.getLogger("imgedit").warning(
-                    "offline: the built-in emulator answers (a visible stand-in edit, not a "
-                    "model); nothing is sent over the network"
-                )
             to_stdout = output == "-"
             paths = [] if to_stdout else _plan(prepared, output, force)
             if to_stdout:
                 _check_stdout(prepared, as_json)
+            if client.offline:
+                log.warning(OFFLINE_NOTICE)
             result = client.send(prepared)
             datas = [image.data for image in result.images]  # all or nothing before writing
             if to_stdout:
@@ -190,11 +192,14 @@ def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> Non
     view["max_retries"] = retry.max_retries
     provider = prepared.resolved.provider
     view["key_missing"] = bool(provider.key_env and not prepared.settings.api_key)
+    view["offline"] = client.offline
     if as_json:
         echo_json(view)
         return
     click.echo(f"{view['method']} {view['url']}")
     click.echo(f"provider: {view['provider']}")
+    if client.offline:
+        click.echo("offline: the built-in emulator would answer; nothing leaves this machine")
     timeouts = " ".join(f"{k}={v:g}s" for k, v in view["timeout"].items())
     click.echo(f"timeout: {timeouts}; max retries: {view['max_retries']}")
     for name, value in view["headers"].items():

@@ -87,10 +87,13 @@ def emulator_command(
     try:
         server.start()
     except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another port with "
-            f"--port, or --port 0 for a free one."
-        ) from None
+        from .guard import say
+
+        say(
+            f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}. Pick another port "
+            f"with --port, or --port 0 for a free one."
+        )
+        raise SystemExit(2) from None
 
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

@@ -17,7 +17,7 @@ EXIT_BROKEN_PIPE = 141
 
 
 @contextmanager
-def guarded() -> Iterator[None]:
+def guarded(*, sends_edits: bool = False) -> Iterator[None]:
     """Run a command body: imgedit's own errors exit with their code and message."""
     from ..errors import ImgeditError
 
@@ -32,10 +32,13 @@ def guarded() -> Iterator[None]:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
     except KeyboardInterrupt:
-        say(
-            "Interrupted: stopped waiting (an edit already sent may still be billed); "
-            "no partly written file was left behind."
-        )
+        if sends_edits:
+            say(
+                "Interrupted: stopped waiting (an edit already sent may still be billed); "
+                "no partly written file was left behind."
+            )
+        else:
+            say("Interrupted.")
         sys.exit(EXIT_INTERRUPTED)
     except (click.ClickException, click.exceptions.Exit, SystemExit):
         raise

@@ -18,7 +18,10 @@ def keys_group() -> None:
 @click.argument("name")
 @click.option("--keyring", "use_keyring", is_flag=True, help="Store in the OS keyring.")
 def set_command(name: str, use_keyring: bool) -> None:
-    """Store the key for NAME (e.g. COMETAPI_KEY, or a provider name); typed, not echoed."""
+    """Store the key for NAME: a variable such as COMETAPI_KEY, or a provider's name.
+
+    The key is typed without echo, or read from stdin when it is piped.
+    """
     with guarded():
         from ..keys import KeyStore
 
@@ -76,9 +79,10 @@ def remove_command(name: str) -> None:
 
 def _variable(name: str) -> str:
     """A provider's name stands for the environment variable its key lives in."""
+    from ..errors import ConfigError
     from ..keys import check_name
 
-    if "-" in name or name.islower():
+    if "-" in name or not name.isupper():
         from .context import make_client
 
         client = make_client()
@@ -89,4 +93,10 @@ def _variable(name: str) -> str:
                 variable = key_env_for(provider, client.config.providers.get(name))
                 if variable:
                     return variable
+                raise ConfigError(f"provider {name} takes no API key; nothing to store.")
+        known = ", ".join(sorted(p.name for p in client.registry.providers))
+        raise ConfigError(
+            f"{name!r} is neither a provider ({known}) nor a key variable such as COMETAPI_KEY "
+            f"(upper-case letters, digits and _)."
+        )
     return check_name(name)

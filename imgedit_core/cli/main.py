@@ -9,6 +9,7 @@ from .config import config_group
 from .edit import edit_command
 from .emulator import emulator_command
 from .keys import keys_group
+from .logs import setup_logging
 from .models import models_command
 from .plugins import plugins_command
 
@@ -31,6 +32,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
       imgedit edit boat.png -p "Add a small red ribbon to the paper boat" -o boat-ribbon.png
     """
     ctx.obj = {"config": config}
+    setup_logging()  # warnings from any command: one line each, secrets masked
 
 
 cli.add_command(config_group)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .client import Client as Client
     from .client import PreparedEdit as PreparedEdit
     from .client import edit as edit
+    from .config import Config as Config
+    from .config import ProviderEntry as ProviderEntry
+    from .config import load_config as load_config
     from .errors import AmbiguousModelError as AmbiguousModelError
     from .errors import APIConnectionError as APIConnectionError
     from .errors import APIError as APIError
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
     from .hookspecs import hookimpl as hookimpl
     from .inputs import ImageInput as ImageInput
     from .inputs import ImageSource as ImageSource
+    from .instances import ProviderInstance as ProviderInstance
+    from .keys import KeyStore as KeyStore
     from .openai_compat import OpenAICompatibleProvider as OpenAICompatibleProvider
     from .openai_compat import build_multipart_edit as build_multipart_edit
     from .openai_compat import parse_images_response as parse_images_response
@@ -62,6 +67,7 @@ if TYPE_CHECKING:
     from .request import EditRequest as EditRequest
     from .result import EditedImage as EditedImage
     from .result import EditResult as EditResult
+    from .retry import RetryPolicy as RetryPolicy
     from .sentinel import NOT_GIVEN as NOT_GIVEN
     from .sentinel import Maybe as Maybe
     from .sentinel import NotGiven as NotGiven
@@ -77,6 +83,12 @@ _EXPORTS: dict[str, str] = {
     "Client": "client",
     "PreparedEdit": "client",
     "edit": "client",
+    "Config": "config",
+    "ProviderEntry": "config",
+    "load_config": "config",
+    "ProviderInstance": "instances",
+    "KeyStore": "keys",
+    "RetryPolicy": "retry",
     "hookimpl": "hookspecs",
     "ImageInput": "inputs",
     "ImageSource": "inputs",

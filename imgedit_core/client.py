@@ -117,6 +117,16 @@ class Client:
     def __repr__(self) -> str:
         return f"<imgedit Client base_url={self._base_url!r}>"
 
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The environment this client reads (a copy taken when it was made)."""
+        return self._environ
+
+    @property
+    def explicit_api_key(self) -> bool:
+        """Whether a key was passed in (``api_key=`` / ``--api-key``), beating every other."""
+        return bool(self._api_key)
+
     # -- plugins and models ------------------------------------------------------------------
 
     @property

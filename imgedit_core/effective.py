@@ -43,7 +43,7 @@ def effective_settings(client: Client) -> list[Setting]:
 
 def _settings(client: Client) -> Iterator[Setting]:
     config = client.config
-    environ = client._environ
+    environ = client.environ
     yield _layered("defaults.model", environ, MODEL_ENV, config, DEFAULT_MODEL)
     yield _layered("defaults.timeout", environ, TIMEOUT_ENV, config, "read/write 600, connect 10")
     yield _layered("defaults.max_retries", environ, MAX_RETRIES_ENV, config, 2)
@@ -63,7 +63,7 @@ def _settings(client: Client) -> Iterator[Setting]:
 
 def _provider(client: Client, name: str) -> Iterator[Setting]:
     config = client.config
-    environ = client._environ
+    environ = client.environ
     provider = client.registry.provider(name)
     entry = config.providers.get(name)
     prefix = f"providers.{name}"
@@ -92,9 +92,9 @@ def _provider(client: Client, name: str) -> Iterator[Setting]:
 
 
 def _key_state(client: Client, key_env: str) -> tuple[str, str]:
-    if client._api_key:
+    if client.explicit_api_key:
         return "set", "flag"
-    if client._environ.get(key_env):
+    if client.environ.get(key_env):
         return "set", f"env {key_env}"
     keys = client.keys
     where = keys.where(key_env) if keys is not None else None

@@ -43,6 +43,11 @@ import click
     is_flag=True,
     help="Answer GPT edits in the aggregator's shape (extra usage fields, no top-level size).",
 )
+@click.option(
+    "--cache",
+    is_flag=True,
+    help="Render identical edit requests once and answer repeats from memory (benchmarks).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print one line per request on stderr.")
 def emulator_command(
     host: str,
@@ -51,6 +56,7 @@ def emulator_command(
     faults: tuple[str, ...],
     api_keys: tuple[str, ...],
     aggregator_extras: bool,
+    cache: bool,
     verbose: bool,
 ) -> None:
     """Serve an emulator of CometAPI's POST /v1/images/edits on HOST:PORT.
@@ -82,6 +88,7 @@ def emulator_command(
         latency=latency,
         api_keys=api_keys or None,
         aggregator_extras=aggregator_extras,
+        cache=cache,
     )
     server = EmulatorServer(emulator, host=host, port=port, verbose=verbose)
     try:

@@ -7,9 +7,11 @@ the files its qwen answers point at (``GET /v1/emulator/files/<id>.png``), and i
 
 from __future__ import annotations
 
+import hashlib
 import http
 import json
 import re
+import threading
 import time
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -30,7 +32,7 @@ from .faults import (
     parse_fault,
 )
 from .files import FileStore
-from .multipart import MultipartError, parse_form
+from .multipart import Form, MultipartError, parse_form
 from .records import RequestLog, RequestRecord
 from .reply import Reply, error_reply, json_reply, to_httpx
 from .rules import EditPlan, QwenModel, check_edit
@@ -38,6 +40,7 @@ from .rules import EditPlan, QwenModel, check_edit
 EDITS_PATH = "/v1/images/edits"
 FILES_PREFIX = "/v1/emulator/files/"
 URL_LIFETIME = 24 * 3600  # qwen's upstream URLs last 24 h
+CACHE_ENTRIES = 32  # rendered answers kept with cache=True; 16 MB ones add up
 
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
 _FILE_PATH = re.compile(r"^/v1/emulator/files/([0-9a-f]{32})\.png$")
@@ -79,6 +82,7 @@ class Emulator:
     ``latency``: seconds added before every answer. ``api_keys``: the keys accepted (None: any
     non-empty bearer key). ``aggregator_extras``: answer GPT edits in the aggregator's shape
     (``gpt-image-aggregator-extras.json``). ``created``: a fixed ``created`` timestamp.
+    ``cache``: render identical edit requests once (see :attr:`cache`).
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class Emulator:
         aggregator_extras: bool = False,
         created: int | None = None,
         max_files: int = 256,
+        cache: bool = False,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be 0 or more seconds, not {latency}")
@@ -100,6 +105,10 @@ class Emulator:
         self.created = created
         self.files = FileStore(max_files)
         self.log = RequestLog()
+        self.cache: dict[str, list[bytes]] | None = {} if cache else None
+        """Rendered images by request digest (``cache=True``): the render is deterministic, so
+        a benchmark's identical requests cost the server one render, not one each."""
+        self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<imgedit Emulator latency={self.latency} faults={self.plan.pending()!r}>"
@@ -145,7 +154,11 @@ class Emulator:
 
     def record(self, method: str, path: str, started: float, reply: Reply) -> None:
         status = None if reply.reset else reply.status
-        self.log.add(RequestRecord(method, path, started, time.monotonic(), status, reply.fault))
+        self.log.add(
+            RequestRecord(
+                method, path, started, time.monotonic(), status, reply.fault, dict(reply.fields)
+            )
+        )
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -163,17 +176,19 @@ class Emulator:
         is_file = method in ("GET", "HEAD") and path.startswith(FILES_PREFIX)
         if not (is_edit or is_file):
             return self._elsewhere(method, path)
+        form = _read_form(request) if is_edit else None
+        fields = _text_fields(form)
         fault = self._fault_for(request, from_plan=is_edit)
         if isinstance(fault, Reply):
-            return fault
+            return fault.with_(fields=fields)
         delay = self.latency + (fault.delay if fault else 0.0)
         spec = fault.spec if fault else None
         if fault is not None and fault.kind not in AFTER_ANSWER | {"ok", "latency"}:
-            return _fault_reply(fault).with_(delay=delay, fault=spec)
-        reply = self._edit(request, fault) if is_edit else self._file(path, fault)
+            return _fault_reply(fault).with_(delay=delay, fault=spec, fields=fields)
+        reply = self._edit(request, form, fault) if is_edit else self._file(path, fault)
         if fault is not None and fault.kind in ("truncate", "early-close", "bad-b64"):
             reply = _damage(reply, fault)
-        return reply.with_(delay=delay, fault=spec)
+        return reply.with_(delay=delay, fault=spec, fields=fields)
 
     def _fault_for(self, request: httpx.Request, *, from_plan: bool) -> Fault | Reply | None:
         """The request's own fault header wins (and leaves the plan alone); else, for edit
@@ -220,19 +235,20 @@ class Emulator:
 
     # -- the edit route ----------------------------------------------------------------------
 
-    def _edit(self, request: httpx.Request, fault: Fault | None) -> Reply:
+    def _edit(
+        self, request: httpx.Request, form: Form | MultipartError | None, fault: Fault | None
+    ) -> Reply:
         refusal = self._auth(request.headers.get("authorization"))
         if refusal is None:
-            try:
-                form = parse_form(request.headers.get("content-type", ""), request.content)
-            except MultipartError as exc:
-                refusal = comet_error(500, f"invalid request: {exc}", code="invalid_request")
+            if isinstance(form, MultipartError):
+                refusal = comet_error(500, f"invalid request: {form}", code="invalid_request")
             else:
+                assert form is not None
                 plan = check_edit(form)
                 if isinstance(plan, RouteError):
                     refusal = plan
                 else:
-                    return self._answer(request, plan, fault)
+                    return self._answer(request, plan, fault, form)
         return error_reply(refusal)
 
     def _auth(self, header: str | None) -> RouteError | None:
@@ -249,10 +265,44 @@ class Emulator:
             return comet_error(401, "Invalid token: this key is not accepted; check the key")
         return None
 
-    def _answer(self, request: httpx.Request, plan: EditPlan, fault: Fault | None) -> Reply:
+    def _answer(
+        self, request: httpx.Request, plan: EditPlan, fault: Fault | None, form: Form
+    ) -> Reply:
+        key = _digest(form) if self.cache is not None else None
+        cached = self._cached(key)
+        outputs = cached if cached is not None else self._render(plan)
+        if key is not None and cached is None:
+            with self._cache_lock:
+                assert self.cache is not None
+                if len(self.cache) >= CACHE_ENTRIES:
+                    self.cache.pop(next(iter(self.cache)))
+                self.cache[key] = outputs
+        created = self.created if self.created is not None else int(time.time())
+        if not isinstance(plan.rules, QwenModel):
+            return json_reply(
+                200, gpt_answer(plan, outputs, created=created, aggregator=self.aggregator_extras)
+            )
+        download_fault = fault if fault and fault.kind in ("oversize", "not-image") else None
+        urls = []
+        for image in outputs:
+            file_id = self.files.put(
+                image,
+                download_fault.kind if download_fault else None,
+                _download_param(download_fault),
+            )
+            urls.append(_file_url(request.url, file_id, created))
+        return json_reply(200, qwen_answer(plan, outputs, urls, created=created))
+
+    def _cached(self, key: str | None) -> list[bytes] | None:
+        if key is None or self.cache is None:
+            return None
+        with self._cache_lock:
+            return self.cache.get(key)
+
+    def _render(self, plan: EditPlan) -> list[bytes]:
         from .render import RenderSpec, render
 
-        outputs = [
+        return [
             render(
                 RenderSpec(
                     images=plan.images,
@@ -270,21 +320,6 @@ class Emulator:
             )
             for i in range(plan.n)
         ]
-        created = self.created if self.created is not None else int(time.time())
-        if not isinstance(plan.rules, QwenModel):
-            return json_reply(
-                200, gpt_answer(plan, outputs, created=created, aggregator=self.aggregator_extras)
-            )
-        download_fault = fault if fault and fault.kind in ("oversize", "not-image") else None
-        urls = []
-        for image in outputs:
-            file_id = self.files.put(
-                image,
-                download_fault.kind if download_fault else None,
-                _download_param(download_fault),
-            )
-            urls.append(_file_url(request.url, file_id, created))
-        return json_reply(200, qwen_answer(plan, outputs, urls, created=created))
 
     # -- the files qwen answers point at ----------------------------------------------------
 
@@ -310,6 +345,31 @@ class Emulator:
         if kind == "not-image":
             return Reply(200, (("content-type", param or "image/png"),), EXPIRED_URL_BODY)
         return Reply(200, (("content-type", "image/png"),), stored.data)
+
+
+def _read_form(request: httpx.Request) -> Form | MultipartError:
+    try:
+        return parse_form(request.headers.get("content-type", ""), request.content)
+    except MultipartError as exc:
+        return exc
+
+
+def _text_fields(form: Form | MultipartError | None) -> tuple[tuple[str, str], ...]:
+    """The first value of each text field, for the request log (prompts tell jobs apart)."""
+    if not isinstance(form, Form):
+        return ()
+    return tuple((name, values[0]) for name, values in form.fields.items() if values)
+
+
+def _digest(form: Form) -> str:
+    """Same fields and same file bytes, same digest; multipart boundaries play no part."""
+    h = hashlib.sha256()
+    for name, values in sorted(form.fields.items()):
+        h.update(json.dumps([name, values]).encode())
+    for part in form.files:
+        h.update(json.dumps([part.name, part.filename, part.media_type]).encode())
+        h.update(hashlib.sha256(part.data).digest())
+    return h.hexdigest()
 
 
 def _read_timeout(request: httpx.Request) -> float | None:

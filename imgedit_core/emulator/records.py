@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class RequestRecord:
     """The status sent; None when no answer was (a reset)."""
     fault: str | None = None
     """The fault spec applied to this request, if any."""
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """An edit's text form fields (first value of each): prompt, model, size, ..."""
 
 
 class RequestLog:

@@ -32,6 +32,8 @@ class Reply:
     padding: int = 0
     """Zero bytes that follow ``body`` (an oversized download, generated, never held)."""
     fault: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    """The edit's text form fields (prompt, model, ...), for the request log."""
 
     @property
     def length(self) -> int:

@@ -46,6 +46,8 @@ class EmulatorServer:
         self.verbose = verbose
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._gate = threading.Event()
+        self._gate.set()
 
     def __repr__(self) -> str:
         where = self.base_url if self._httpd else "not running"
@@ -84,6 +86,7 @@ class EmulatorServer:
         httpd: _HTTPServer = server_class((self.host, self.requested_port), _Handler)
         httpd.emulator = self.emulator
         httpd.verbose = self.verbose
+        httpd.gate = self._gate
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -94,8 +97,24 @@ class EmulatorServer:
         self._thread.start()
         return self
 
+    def pause(self) -> None:
+        """Hold every answer until :meth:`resume`: requests still arrive and are read.
+
+        A test freezes the world with it (nothing more reaches the client), inspects what the
+        client has done with the answers it already has, then acts (say, ``kill -9``).
+        """
+        self._gate.clear()
+
+    def resume(self) -> None:
+        self._gate.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._gate.is_set()
+
     def stop(self) -> None:
         """Stop serving and close the port; safe to call twice."""
+        self._gate.set()  # held answers go out (to whoever still listens) so threads end
         httpd, thread = self._httpd, self._thread
         if httpd is None:
             return
@@ -122,6 +141,7 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128  # benchmarks open many connections at once
     emulator: Emulator
     verbose: bool = False
+    gate: threading.Event
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -151,6 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self._decide(body)
         if reply.delay:
             time.sleep(reply.delay)
+        self.server.gate.wait()
         recorded = False
 
         def record() -> None:

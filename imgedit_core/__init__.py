@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .async_client import AsyncClient as AsyncClient
     from .capabilities import Capabilities as Capabilities
     from .capabilities import SizeRule as SizeRule
     from .client import Client as Client
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from .provider import ModelSpec as ModelSpec
     from .provider import Provider as Provider
     from .provider import ProviderSettings as ProviderSettings
+    from .ratelimit import RateLimiter as RateLimiter
     from .registry import Registry as Registry
     from .registry import Resolved as Resolved
     from .request import EditRequest as EditRequest
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "Capabilities": "capabilities",
     "SizeRule": "capabilities",
+    "AsyncClient": "async_client",
     "Client": "client",
     "PreparedEdit": "client",
     "edit": "client",
@@ -88,6 +91,7 @@ _EXPORTS: dict[str, str] = {
     "load_config": "config",
     "ProviderInstance": "instances",
     "KeyStore": "keys",
+    "RateLimiter": "ratelimit",
     "RetryPolicy": "retry",
     "hookimpl": "hookspecs",
     "ImageInput": "inputs",

@@ -61,21 +61,8 @@ class PreparedEdit:
     http_request: httpx.Request
 
 
-class Client:
-    """Holds loaded plugins and an HTTP connection pool; reuse it for many edits.
-
-    ``api_key`` and ``base_url`` override the environment and config for every provider this
-    client talks to. ``max_retries`` (default 2) and ``timeout`` (seconds, an ``httpx.Timeout``
-    or ``{"connect": 5, "read": 900}``) apply to every edit unless a call says otherwise; see
-    docs/errors.md for what is retried and what that means for billing.
-
-    ``config`` is a :class:`Config`, a path to a TOML file, or None to read the files
-    ``imgedit`` itself reads (docs/config.md); ``keys=False`` ignores stored keys.
-
-    ``offline=True`` (or ``IMGEDIT_OFFLINE=1``, or ``offline = true`` under ``[defaults]``)
-    sends every request to the built-in emulator of the edit route, in-process: the real
-    provider code runs end to end, nothing leaves the machine and no key is needed.
-    """
+class BaseClient:
+    """What the sync and async clients share: settings, plugins, models, checks, building."""
 
     def __init__(
         self,
@@ -84,7 +71,6 @@ class Client:
         base_url: str | None = None,
         timeout: TimeoutSpec = None,
         max_retries: int | RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
         plugins: PluginSet | None = None,
         extra_plugins: Iterable[object] = (),
         entry_points: bool = True,
@@ -106,16 +92,13 @@ class Client:
         self._config_path = None if isinstance(config, Config) else config
         self._keys = keys
         self._offline = offline
-        self._http_client = http_client
         self._plugins = plugins
         self._extra_plugins = tuple(extra_plugins)
         self._entry_points = entry_points
         self._registry: Registry | None = None
-        self._transport: Transport | None = None
-        self._owned_client: httpx.Client | None = None
 
     def __repr__(self) -> str:
-        return f"<imgedit Client base_url={self._base_url!r}>"
+        return f"<imgedit {type(self).__name__} base_url={self._base_url!r}>"
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -259,6 +242,101 @@ class Client:
         _check_built(http_request, resolved)
         return PreparedEdit(resolved, request, settings, http_request)
 
+    def _call_limits(
+        self,
+        prepared: PreparedEdit,
+        max_retries: int | RetryPolicy | None,
+        timeout: TimeoutSpec,
+    ) -> tuple[TimeoutSpec, int | RetryPolicy]:
+        """The limits one send gets (the call's own, else the client's), logged as it goes."""
+        default_timeout, default_retry = self.limits(prepared.resolved.provider.name)
+        log.info(
+            "sending the edit to %s: %s %s (model %s)",
+            prepared.resolved.provider.name,
+            prepared.http_request.method,
+            prepared.http_request.url.copy_with(query=None),
+            prepared.resolved.model,
+        )
+        return (
+            default_timeout if timeout is None else timeout,
+            default_retry if max_retries is None else max_retries,
+        )
+
+    @contextmanager
+    def _answering(self, prepared: PreparedEdit) -> Iterator[None]:
+        """A server may echo the key back, in any status: errors leave with it masked."""
+        try:
+            yield
+        except APIError as exc:
+            from .transport import request_secrets
+
+            exc.mask(request_secrets(prepared.http_request))
+            raise
+
+    def _parse(
+        self, prepared: PreparedEdit, response: httpx.Response, started: float
+    ) -> EditResult:
+        provider = prepared.resolved.provider
+        with _plugin_code(provider.name, "parse_response"):
+            result = provider.parse_response(response, prepared.request)
+        log.info(
+            "%s answered in %.1f s with %d image(s)",
+            provider.name,
+            time.monotonic() - started,
+            len(result.images),
+        )
+        return result
+
+
+class Client(BaseClient):
+    """Holds loaded plugins and an HTTP connection pool; reuse it for many edits.
+
+    ``api_key`` and ``base_url`` override the environment and config for every provider this
+    client talks to. ``max_retries`` (default 2) and ``timeout`` (seconds, an ``httpx.Timeout``
+    or ``{"connect": 5, "read": 900}``) apply to every edit unless a call says otherwise; see
+    docs/errors.md for what is retried and what that means for billing.
+
+    ``config`` is a :class:`Config`, a path to a TOML file, or None to read the files
+    ``imgedit`` itself reads (docs/config.md); ``keys=False`` ignores stored keys.
+
+    ``offline=True`` (or ``IMGEDIT_OFFLINE=1``, or ``offline = true`` under ``[defaults]``)
+    sends every request to the built-in emulator of the edit route, in-process: the real
+    provider code runs end to end, nothing leaves the machine and no key is needed.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutSpec = None,
+        max_retries: int | RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        plugins: PluginSet | None = None,
+        extra_plugins: Iterable[object] = (),
+        entry_points: bool = True,
+        environ: Mapping[str, str] | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
+        keys: KeyStore | Literal[False] | None = None,
+        offline: bool | None = None,
+    ) -> None:
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            plugins=plugins,
+            extra_plugins=extra_plugins,
+            entry_points=entry_points,
+            environ=environ,
+            config=config,
+            keys=keys,
+            offline=offline,
+        )
+        self._http_client = http_client
+        self._transport: Transport | None = None
+        self._owned_client: httpx.Client | None = None
+
     def send(
         self,
         prepared: PreparedEdit,
@@ -268,36 +346,16 @@ class Client:
     ) -> EditResult:
         """Send a prepared edit; ``max_retries`` and ``timeout`` override the client's."""
         transport = self.transport
-        provider = prepared.resolved.provider
-        default_timeout, default_retry = self.limits(provider.name)
-        log.info(
-            "sending the edit to %s: %s %s (model %s)",
-            provider.name,
-            prepared.http_request.method,
-            prepared.http_request.url.copy_with(query=None),
-            prepared.resolved.model,
-        )
+        call_timeout, retry = self._call_limits(prepared, max_retries, timeout)
         started = time.monotonic()
-        try:
+        with self._answering(prepared):
             response = transport.send(
                 prepared.http_request,
-                provider,
-                retry=default_retry if max_retries is None else max_retries,
-                timeout=default_timeout if timeout is None else timeout,
+                prepared.resolved.provider,
+                retry=retry,
+                timeout=call_timeout,
             )
-            with _plugin_code(provider.name, "parse_response"):
-                result = provider.parse_response(response, prepared.request)
-        except APIError as exc:  # a server may echo the key back, in any status
-            from .transport import request_secrets
-
-            exc.mask(request_secrets(prepared.http_request))
-            raise
-        log.info(
-            "%s answered in %.1f s with %d image(s)",
-            provider.name,
-            time.monotonic() - started,
-            len(result.images),
-        )
+            result = self._parse(prepared, response, started)
         for img in result.images:
             if img.url is not None and img.loader is None:
                 img.loader = self._download

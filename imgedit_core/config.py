@@ -91,6 +91,7 @@ _PROVIDER_KEYS = (
     "max_retries",
     "headers",
     "description",
+    "rpm",
 )
 _INT_OPTIONS = frozenset({"n", "output_compression"})
 
@@ -109,6 +110,8 @@ class ProviderEntry:
     max_retries: int | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
     description: str = ""
+    rpm: float | None = None
+    """Requests a minute at most, for batches and ``AsyncClient`` (retries count)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -323,6 +326,13 @@ def _check_provider(where: str, name: str, body: Any) -> None:
             )
         if key in ("timeout", "max_retries"):
             _check_setting(where, f"{dotted}.{key}", key, value)
+        if key == "rpm" and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0
+        ):
+            raise ConfigError(
+                f"{where}: {dotted}.rpm must be a number of requests a minute above 0 "
+                f"(e.g. rpm = 60), not {value!r}."
+            )
         if key == "headers" and not (
             isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
         ):

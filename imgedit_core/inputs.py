@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import IO, Union
@@ -93,6 +94,20 @@ class ImageInput:
                 f"cannot read image file {str(self.path)!r}: {exc.strerror}."
             ) from None
 
+    def upload(self) -> bytes | DiskFile:
+        """What a file part sends: the bytes held, or the file streamed from disk at send time
+        (a 16 MB upload is never held whole in memory, and is re-read for a retry)."""
+        if self.content is not None:
+            return self.content
+        assert self.path is not None
+        try:
+            size = self.path.stat().st_size  # now: the file may have been rewritten since
+        except OSError as exc:
+            raise InputError(
+                f"cannot read image file {str(self.path)!r}: {exc.strerror}."
+            ) from None
+        return DiskFile(self.path, size)
+
     @property
     def label(self) -> str:
         """How errors name this input."""
@@ -106,3 +121,64 @@ def _require_image(head: bytes, what: str) -> str:
             f"{what} is not an image: {describe_head(head)}. Give a PNG, JPEG or WebP file."
         )
     return media_type
+
+
+class DiskFile:
+    """A read-only file httpx streams in chunks: opened on first read, closed at the end.
+
+    Its length is known without opening it (``seek(0, SEEK_END)``), so the request carries a
+    Content-Length; ``seek(0)`` starts over for the next attempt. A file that grows or shrinks
+    while it is sent is an error rather than a silently different upload.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.name = path.name
+        self._fh: IO[bytes] | None = None
+        self._pos = 0
+
+    def __repr__(self) -> str:
+        return f"DiskFile({str(self.path)!r}, {self.size} bytes)"
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END and offset == 0:
+            return self.size  # the length, asked before sending; the position stays
+        if whence == os.SEEK_SET and offset == self._pos:
+            return offset
+        if whence == os.SEEK_SET and offset == 0:
+            self.close()
+            self._pos = 0
+            return 0
+        raise io.UnsupportedOperation("a DiskFile only seeks to its start or its end")
+
+    def read(self, n: int = -1) -> bytes:
+        if self._fh is None:
+            if self._pos:
+                return b""  # read to the end already; seek(0) starts over
+            try:
+                self._fh = self.path.open("rb")
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read image file {str(self.path)!r}: {exc.strerror}."
+                ) from None
+        data = self._fh.read(n)
+        self._pos += len(data)
+        if self._pos > self.size or (not data and self._pos != self.size):
+            self.close()
+            raise InputError(
+                f"{str(self.path)!r} changed while it was being sent ({self.size} bytes when "
+                f"checked, {self._pos} by now); nothing was saved. Try again once the file is "
+                f"complete."
+            )
+        if not data or (n < 0):
+            self.close()
+        return data
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None

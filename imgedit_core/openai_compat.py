@@ -51,12 +51,13 @@ def build_multipart_edit(
     if fields is None:
         fields = default_form_fields(request)
     image_part = "image" if len(request.images) == 1 else "image[]"
-    files: list[tuple[str, tuple[str, bytes, str]]] = [
-        (image_part, (image.filename, image.read(), image.media_type)) for image in request.images
+    files: list[tuple[str, tuple[str, Any, str]]] = [
+        (image_part, (image.filename, image.upload(), image.media_type))
+        for image in request.images
     ]
     if is_given(request.mask):
         mask = request.mask
-        files.append(("mask", (mask.filename, mask.read(), mask.media_type)))
+        files.append(("mask", (mask.filename, mask.upload(), mask.media_type)))
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **settings.headers}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"

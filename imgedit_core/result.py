@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class EditedImage:
     declared_media_type: str | None = None
     """The type the answer announced (from ``output_format``); the bytes have the last word."""
     loader: Callable[[str], bytes] | None = None
+    async_loader: Callable[[str], Awaitable[bytes]] | None = None
+    """Set by ``AsyncClient``: URL answers download through its pool, awaited in :meth:`aload`."""
     _data: bytes | None = attrs.field(default=None, alias="data")
 
     def __repr__(self) -> str:
@@ -46,6 +48,18 @@ class EditedImage:
             self._data = self._materialise()
             self.b64_json = None  # the decoded bytes replace the text; hold one copy only
         return self._data
+
+    async def aload(self) -> bytes:
+        """The bytes, downloading a URL answer without blocking the event loop."""
+        pending = self._data is None and self.b64_json is None and self.url is not None
+        if pending and self.async_loader is not None and self.url is not None:
+            self._data = _checked_download(self.url, await self.async_loader(self.url))
+        return self.data
+
+    async def asave(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """:meth:`save` for async code: the download is awaited, the write is local."""
+        await self.aload()
+        return self.save(path, overwrite=overwrite)
 
     @property
     def media_type(self) -> str:
@@ -66,17 +80,24 @@ class EditedImage:
             return decode_b64_image(self.b64_json)
         if self.url is not None:
             if self.loader is None:
-                raise InvalidResponseError(
-                    f"the image at {url_without_query(self.url)} was not downloaded and no "
-                    f"client is attached"
+                hint = (
+                    "; await image.aload() first (an AsyncClient downloads asynchronously)"
+                    if self.async_loader is not None
+                    else " and no client is attached"
                 )
-            data = self.loader(self.url)
-            if sniff_media_type(data[:16]) is None:
                 raise InvalidResponseError(
-                    f"the file downloaded from {url_without_query(self.url)} is not an image"
+                    f"the image at {url_without_query(self.url)} was not downloaded{hint}"
                 )
-            return data
+            return _checked_download(self.url, self.loader(self.url))
         raise InvalidResponseError("the answer holds an image with neither b64_json nor url")
+
+
+def _checked_download(url: str, data: bytes) -> bytes:
+    if sniff_media_type(data[:16]) is None:
+        raise InvalidResponseError(
+            f"the file downloaded from {url_without_query(url)} is not an image"
+        )
+    return data
 
 
 def url_without_query(url: str) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import httpx
@@ -89,7 +90,29 @@ def _positive(value: object, phase: str) -> float:
     return seconds
 
 
-class Transport:
+class _Policy:
+    """What both transports share: the default timeout and retry policy, per call overridable."""
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutSpec = None,
+        retry: RetryPolicy | int | None = None,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        self.timeout = coerce_timeout(timeout)
+        self.retry = coerce_policy(retry)
+        self.max_download_bytes = max_download_bytes
+
+    def _prepare(
+        self, request: httpx.Request, retry: RetryPolicy | int | None, timeout: TimeoutSpec
+    ) -> RetryPolicy:
+        limits = self.timeout if timeout is None else coerce_timeout(timeout)
+        request.extensions["timeout"] = limits.as_dict()
+        return coerce_policy(retry, self.retry)
+
+
+class Transport(_Policy):
     """Sends built requests, retries what is worth retrying, and types every failure."""
 
     def __init__(
@@ -101,11 +124,9 @@ class Transport:
         max_download_bytes: int = MAX_DOWNLOAD_BYTES,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.timeout = coerce_timeout(timeout)
-        self.retry = coerce_policy(retry)
+        super().__init__(timeout=timeout, retry=retry, max_download_bytes=max_download_bytes)
         self._owns_client = http_client is None
         self._client = http_client
-        self.max_download_bytes = max_download_bytes
         self._sleep = sleep
 
     @property
@@ -132,54 +153,134 @@ class Transport:
         A key the server echoes into an error message is masked before the error is logged
         or raised.
         """
-        policy = coerce_policy(retry, self.retry)
-        limits = self.timeout if timeout is None else coerce_timeout(timeout)
-        request.extensions["timeout"] = limits.as_dict()
+        policy = self._prepare(request, retry, timeout)
         attempt = 1
         while True:
             try:
                 return self._send_once(request, provider)
             except APIError as exc:
-                exc.mask(request_secrets(request))
-                wait = policy.decide(attempt, exc)
-                if wait is None:
-                    if attempt > 1:
-                        exc.gave_up_after(attempt)
-                    raise
-                log.warning(
-                    "%s from %s; retrying in %.1f s (retry %d of %d)",
-                    describe(exc),
-                    provider.name,
-                    wait,
-                    attempt,
-                    policy.max_retries,
-                )
+                wait = _next_wait(policy, attempt, exc, request, provider)
                 (self._sleep or _wait)(wait)
                 attempt += 1
 
     def _send_once(self, request: httpx.Request, provider: Provider) -> httpx.Response:
-        try:
+        with mapped_failures(request, provider):
             # Never follow: a redirected POST would go elsewhere, and carry the key there.
             response = self.client.send(request, follow_redirects=False)
             response.read()
-        except httpx.TimeoutException as exc:
-            phase = _phase(exc)
-            raise APITimeoutError(
-                f"no answer within the {phase} timeout ({_phase_words(phase)})",
-                provider=provider.name,
-                phase=phase,
-            ) from None
-        except httpx.TransportError as exc:
-            raise APIConnectionError(
-                f"connection to {request.url.host} failed: {type(exc).__name__}"
-                + (f" ({exc})" if str(exc) else ""),
-                provider=provider.name,
-            ) from None
         return check_status(response, provider)
 
     def download(self, url: str) -> bytes:
         """Fetch a URL output: http(s) only, bounded in size and time."""
         return download(self.client, url, self.max_download_bytes)
+
+
+class AsyncTransport(_Policy):
+    """The async twin: the same policy, the same typed errors, on an ``httpx.AsyncClient``.
+
+    ``before_attempt`` runs before every attempt, retries included: where a rate limit waits.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutSpec = None,
+        retry: RetryPolicy | int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+        owns_client: bool | None = None,
+    ) -> None:
+        super().__init__(timeout=timeout, retry=retry, max_download_bytes=max_download_bytes)
+        self._owns_client = http_client is None if owns_client is None else owns_client
+        self._async_client = http_client
+
+    @property
+    def async_client(self) -> httpx.AsyncClient:
+        if self._async_client is None:
+            # Pool sized for batches: a connection per concurrent edit, never a hidden queue.
+            self._async_client = httpx.AsyncClient(
+                timeout=self.timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            )
+        return self._async_client
+
+    async def aclose(self) -> None:
+        if self._async_client is not None and self._owns_client:
+            await self._async_client.aclose()
+        self._async_client = None
+
+    async def asend(
+        self,
+        request: httpx.Request,
+        provider: Provider,
+        *,
+        retry: RetryPolicy | int | None = None,
+        timeout: TimeoutSpec = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> httpx.Response:
+        """As :meth:`Transport.send`, awaiting the answer and the waits between attempts."""
+        policy = self._prepare(request, retry, timeout)
+        attempt = 1
+        while True:
+            if before_attempt is not None:
+                await before_attempt()
+            try:
+                return await self._asend_once(request, provider)
+            except APIError as exc:
+                wait = _next_wait(policy, attempt, exc, request, provider)
+                await _async_wait(wait)
+                attempt += 1
+
+    async def _asend_once(self, request: httpx.Request, provider: Provider) -> httpx.Response:
+        with mapped_failures(request, provider):
+            response = await self.async_client.send(request, follow_redirects=False)
+            await response.aread()
+        return check_status(response, provider)
+
+    async def adownload(self, url: str) -> bytes:
+        return await async_download(self.async_client, url, self.max_download_bytes)
+
+
+def _next_wait(
+    policy: RetryPolicy, attempt: int, exc: APIError, request: httpx.Request, provider: Provider
+) -> float:
+    """The pause before the next attempt, logged; or the error, raised, when it is the last."""
+    exc.mask(request_secrets(request))
+    wait = policy.decide(attempt, exc)
+    if wait is None:
+        if attempt > 1:
+            exc.gave_up_after(attempt)
+        raise exc
+    log.warning(
+        "%s from %s; retrying in %.1f s (retry %d of %d)",
+        describe(exc),
+        provider.name,
+        wait,
+        attempt,
+        policy.max_retries,
+    )
+    return wait
+
+
+@contextmanager
+def mapped_failures(request: httpx.Request, provider: Provider) -> Iterator[None]:
+    """httpx's timeouts and transport failures as imgedit's typed errors, sync or async."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        phase = _phase(exc)
+        raise APITimeoutError(
+            f"no answer within the {phase} timeout ({_phase_words(phase)})",
+            provider=provider.name,
+            phase=phase,
+        ) from None
+    except httpx.TransportError as exc:
+        raise APIConnectionError(
+            f"connection to {request.url.host} failed: {type(exc).__name__}"
+            + (f" ({exc})" if str(exc) else ""),
+            provider=provider.name,
+        ) from None
 
 
 def check_status(response: httpx.Response, provider: Provider) -> httpx.Response:
@@ -200,41 +301,85 @@ def check_status(response: httpx.Response, provider: Provider) -> httpx.Response
 
 
 def download(client: httpx.Client, url: str, limit: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    parsed = _download_url(url)
+    chunks = _DownloadBuffer(parsed, limit)
+    with (
+        _download_failures(parsed),
+        client.stream("GET", parsed, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as r,
+    ):
+        chunks.check_status(r.status_code)
+        for chunk in r.iter_bytes():
+            chunks.add(chunk)
+    return chunks.join()
+
+
+async def async_download(
+    client: httpx.AsyncClient, url: str, limit: int = MAX_DOWNLOAD_BYTES
+) -> bytes:
+    parsed = _download_url(url)
+    chunks = _DownloadBuffer(parsed, limit)
+    with _download_failures(parsed):
+        async with client.stream(
+            "GET", parsed, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
+        ) as r:
+            chunks.check_status(r.status_code)
+            async for chunk in r.aiter_bytes():
+                chunks.add(chunk)
+    return chunks.join()
+
+
+def _download_url(url: str) -> httpx.URL:
     parsed = httpx.URL(url)
     if parsed.scheme not in ("http", "https"):
         raise InvalidResponseError(f"refusing to download the image from a {parsed.scheme!r} URL")
+    return parsed
+
+
+class _DownloadBuffer:
+    """Each read is bounded by the timeout; the whole download is bounded by it too, so a
+    server trickling a byte at a time cannot hold an edit for ever; and by size."""
+
+    def __init__(self, url: httpx.URL, limit: int) -> None:
+        self.url, self.limit = url, limit
+        self.allowed = DOWNLOAD_TIMEOUT.read or 120.0
+        self.deadline = time.monotonic() + self.allowed
+        self.chunks: list[bytes] = []
+        self.total = 0
+
+    def check_status(self, status: int) -> None:
+        if status != 200:
+            raise InvalidResponseError(
+                f"downloading the image from {_safe(self.url)} failed with HTTP {status}"
+            )
+
+    def add(self, chunk: bytes) -> None:
+        if time.monotonic() > self.deadline:
+            raise APITimeoutError(
+                f"downloading the image from {_safe(self.url)} took longer than "
+                f"{self.allowed:g} s; not saved",
+                phase="read",
+            )
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise InvalidResponseError(
+                f"the image at {_safe(self.url)} is larger than {self.limit} bytes; not saved"
+            )
+        self.chunks.append(chunk)
+
+    def join(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+@contextmanager
+def _download_failures(url: httpx.URL) -> Iterator[None]:
     try:
-        with client.stream("GET", parsed, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as r:
-            if r.status_code != 200:
-                raise InvalidResponseError(
-                    f"downloading the image from {_safe(parsed)} failed with HTTP {r.status_code}"
-                )
-            chunks: list[bytes] = []
-            total = 0
-            # Each read is bounded by the timeout; the whole download is bounded by it too, so
-            # a server trickling a byte at a time cannot hold an edit for ever.
-            allowed = DOWNLOAD_TIMEOUT.read or 120.0
-            deadline = time.monotonic() + allowed
-            for chunk in r.iter_bytes():
-                if time.monotonic() > deadline:
-                    raise APITimeoutError(
-                        f"downloading the image from {_safe(parsed)} took longer than "
-                        f"{allowed:g} s; not saved",
-                        phase="read",
-                    )
-                total += len(chunk)
-                if total > limit:
-                    raise InvalidResponseError(
-                        f"the image at {_safe(parsed)} is larger than {limit} bytes; not saved"
-                    )
-                chunks.append(chunk)
+        yield
     except httpx.TimeoutException:
-        raise APITimeoutError(f"downloading the image from {_safe(parsed)} timed out") from None
+        raise APITimeoutError(f"downloading the image from {_safe(url)} timed out") from None
     except httpx.TransportError as exc:
         raise APIConnectionError(
-            f"downloading the image from {_safe(parsed)} failed: {type(exc).__name__}"
+            f"downloading the image from {_safe(url)} failed: {type(exc).__name__}"
         ) from None
-    return b"".join(chunks)
 
 
 def request_secrets(request: httpx.Request) -> list[str]:
@@ -257,6 +402,13 @@ def _safe(url: httpx.URL) -> str:
 def _wait(seconds: float) -> None:
     """The pause between attempts; one module-level name so a test run can skip the waiting."""
     time.sleep(seconds)
+
+
+async def _async_wait(seconds: float) -> None:
+    """The async pause between attempts (tests replace it as they replace ``_wait``)."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 def _phase(exc: httpx.TimeoutException) -> str:

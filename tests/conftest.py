@@ -56,7 +56,12 @@ def builtin_plugins_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries happen as in real use, but the waits between them are recorded, not slept."""
     waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
     monkeypatch.setattr("imgedit_core.transport._wait", waits.append)
+    monkeypatch.setattr("imgedit_core.transport._async_wait", record)
     return waits
 
 

@@ -76,7 +76,8 @@ def test_pause_holds_answers_until_resume() -> None:
         )
         thread.start()
         time.sleep(0.5)  # long enough for the request to arrive; the answer must still wait
-        assert answers == [] and server.requests == []  # read, answered nothing yet
+        assert answers == []  # read, answered nothing yet
+        assert server.requests == []
         server.resume()
         thread.join(10)
     assert [r.status_code for r in answers] == [200]

@@ -14,6 +14,7 @@ differs from the OpenAI-style multipart route (field names, answer shape, error 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -26,6 +27,7 @@ import pytest
 import respx
 
 from .. import errors
+from ..async_client import AsyncClient
 from ..capabilities import Capabilities
 from ..client import Client
 from ..config import Config
@@ -142,6 +144,8 @@ class ProviderConformance:
         if "model" in metafunc.fixturenames:
             names = [spec.name for spec in self.provider.models()]
             metafunc.parametrize("model", names)
+        if "flavour" in metafunc.fixturenames:
+            metafunc.parametrize("flavour", ["sync", "async"])
 
     def spec(self, model: str) -> ModelSpec:
         return next(s for s in self.provider.models() if s.name == model)
@@ -149,19 +153,24 @@ class ProviderConformance:
     def caps(self, model: str) -> Capabilities:
         return self.spec(model).capabilities
 
-    def client(self, **kwargs: Any) -> Client:
+    def client(self, flavour: str = "sync", **kwargs: Any) -> Client | _AsyncDriver:
+        """A client holding only this provider; ``flavour="async"`` drives an AsyncClient, so
+        every end-to-end check runs through both."""
         kwargs.setdefault("api_key", self.api_key)
         # The kit checks how errors map, not how the transport retries: retries only add delays.
         kwargs.setdefault("max_retries", 0)
-        return Client(
-            base_url=self.base_url,
-            extra_plugins=[_OnePlugin(self.provider)],
-            entry_points=False,
-            environ={},
-            config=Config(),
-            keys=False,
+        common: dict[str, Any] = {
+            "base_url": self.base_url,
+            "extra_plugins": [_OnePlugin(self.provider)],
+            "entry_points": False,
+            "environ": {},
+            "config": Config(),
+            "keys": False,
             **kwargs,
-        )
+        }
+        if flavour == "async":
+            return _AsyncDriver(AsyncClient(**common))
+        return Client(**common)
 
     def request(self, model: str, **changes: Any) -> EditRequest:
         images = changes.pop("images", (ImageInput.from_bytes(make_image(), "input.png"),))
@@ -331,7 +340,7 @@ class ProviderConformance:
             yield "user", {"user": "someone"}
         yield "conformance_unknown_option", {"extra": {"conformance_unknown_option": 1}}
 
-    def test_capabilities_refuse_before_sending(self, model: str) -> None:
+    def test_capabilities_refuse_before_sending(self, model: str, flavour: str) -> None:
         with respx.mock(assert_all_called=False) as router:
             route = router.route(url__startswith=self.base_url).mock(
                 side_effect=AssertionError("a refused request was sent")
@@ -344,14 +353,17 @@ class ProviderConformance:
                 assert caught.value.field == field, f"refusing {changes} named {caught.value.field}"
                 assert model in str(caught.value)
                 assert field in str(caught.value)
-            with self.client() as client, pytest.raises(errors.CapabilityError):
+            with self.client(flavour) as client, pytest.raises(errors.CapabilityError):
                 client.edit(make_image(), "x", model=model, provider=self.provider.name, n=0)
             assert route.call_count == 0
 
-    def test_missing_key_is_a_config_error(self, model: str) -> None:
+    def test_missing_key_is_a_config_error(self, model: str, flavour: str) -> None:
         if not self.provider.key_env:
             pytest.skip("the provider needs no key")
-        with self.client(api_key=None) as client, pytest.raises(errors.ConfigError) as caught:
+        with (
+            self.client(flavour, api_key=None) as client,
+            pytest.raises(errors.ConfigError) as caught,
+        ):
             client.edit(make_image(), "x", model=model, provider=self.provider.name)
         assert self.provider.key_env in str(caught.value)
 
@@ -374,7 +386,7 @@ class ProviderConformance:
         assert result.provider == self.provider.name
         assert result.model == model
 
-    def test_parses_url_answer_and_downloads(self, model: str) -> None:
+    def test_parses_url_answer_and_downloads(self, model: str, flavour: str) -> None:
         if not self.caps(model).url_output:
             pytest.skip(f"{model} answers b64 only")
         out = make_image(color="purple")
@@ -384,7 +396,7 @@ class ProviderConformance:
                 return_value=self.success_response(model, request, [out], as_url=True)
             )
             router.get(self.output_url.format(index=0)).respond(200, content=out)
-            with self.client() as client:
+            with self.client(flavour) as client:
                 result = client.edit(make_image(), "x", model=model, provider=self.provider.name)
                 assert result.images[0].url == self.output_url.format(index=0)
                 assert result.images[0].data == out
@@ -433,8 +445,8 @@ class ProviderConformance:
             assert error.code == f"code_{status}"
             assert f"failure {status}" in str(error)
 
-    def test_errors_through_the_client(self, model: str) -> None:
-        with respx.mock() as router, self.client() as client:
+    def test_errors_through_the_client(self, model: str, flavour: str) -> None:
+        with respx.mock() as router, self.client(flavour) as client:
             route = router.post(url__startswith=self.base_url)
             for status in (400, 401, 429, 503):
                 route.mock(return_value=self.error_response(status, "nope", "some_code"))
@@ -445,7 +457,7 @@ class ProviderConformance:
 
     # -- end to end -------------------------------------------------------------------------
 
-    def test_edit_end_to_end(self, model: str) -> None:
+    def test_edit_end_to_end(self, model: str, flavour: str) -> None:
         caps = self.caps(model)
         out = make_image(color="orange")
         with respx.mock(assert_all_called=False) as router:
@@ -457,7 +469,7 @@ class ProviderConformance:
                 return self.success_response(model, req, [out], as_url=not caps.b64_output)
 
             route.mock(side_effect=answer)
-            with self.client() as client:
+            with self.client(flavour) as client:
                 result = client.edit(
                     make_image(), "Add a hat", model=model, provider=self.provider.name
                 )
@@ -466,6 +478,33 @@ class ProviderConformance:
                 assert self.api_key not in repr(result)
             sent = self.decode(route.calls[0].request)
             assert sent.field(self.wire_name("prompt")) == "Add a hat"
+
+
+class _AsyncDriver:
+    """An AsyncClient driven from a sync test: one event loop for the client's whole life, and
+    every answer's bytes awaited (``aload``) before the result is handed back."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+        self.loop = asyncio.new_event_loop()
+
+    def edit(self, *args: Any, **kwargs: Any) -> EditResult:
+        async def run() -> EditResult:
+            result = await self.client.edit(*args, **kwargs)
+            for image in result.images:
+                await image.aload()
+            return result
+
+        return self.loop.run_until_complete(run())
+
+    def __enter__(self) -> _AsyncDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.loop.run_until_complete(self.client.aclose())
+        finally:
+            self.loop.close()
 
 
 def _lift_data_uris(wire: WireRequest) -> WireRequest:

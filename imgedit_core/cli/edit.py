@@ -21,6 +21,7 @@ OFFLINE_NOTICE = (
 if TYPE_CHECKING:
     from ..client import Client, PreparedEdit
     from ..result import EditResult
+    from .live import Spinner
 
 
 def _parse_option(values: tuple[str, ...]) -> dict[str, Any]:
@@ -167,8 +168,11 @@ def edit_command(
                 _check_stdout(prepared, as_json)
             if client.offline:
                 log.warning(OFFLINE_NOTICE)
-            result = client.send(prepared)
-            datas = [image.data for image in result.images]  # all or nothing before writing
+            with _spinner(prepared, client.offline, quiet) as spinner:
+                result = client.send(prepared)
+                if any(image.url for image in result.images):  # qwen answers with URLs
+                    spinner.update(f"downloading {len(result.images)} image(s)")
+                datas = [image.data for image in result.images]  # all or nothing before writing
             if to_stdout:
                 sys.stdout.buffer.write(datas[0])
                 sys.stdout.buffer.flush()
@@ -179,6 +183,19 @@ def edit_command(
         else:
             for path in written:
                 click.echo(str(path))
+
+
+def _spinner(prepared: PreparedEdit, offline: bool, quiet: bool) -> Spinner:
+    """A spinner on stderr while the answer (and any URL output) is awaited, for a person at a
+    terminal; nothing when stderr is piped, with -q or IMGEDIT_NO_PROGRESS.
+
+    It runs with ``-o -`` too: the image goes to stdout, the spinner to stderr, which is still
+    the terminal in ``imgedit edit ... -o - > out.png``.
+    """
+    from .live import Spinner, live_enabled
+
+    label = f"editing with {prepared.resolved.model} via {prepared.resolved.provider.name}"
+    return Spinner(label + (" (offline)" if offline else ""), enabled=live_enabled(quiet))
 
 
 def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> None:

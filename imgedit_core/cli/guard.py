@@ -55,8 +55,9 @@ def guarded(*, sends_edits: bool = False) -> Iterator[None]:
 def say(message: str) -> None:
     """One line on stderr, with any secret from the environment masked."""
     from ..redact import known_secrets, redact
+    from .live import echo_above
 
-    click.echo(redact(message, known_secrets(os.environ)), err=True)
+    echo_above(redact(message, known_secrets(os.environ)))  # never glued to a spinner frame
 
 
 def echo_json(data: object) -> None:

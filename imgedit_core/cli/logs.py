@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import os
 
-import click
+from .live import echo_above
 
 
 class _MaskedStderr(logging.Handler):
-    """Writes through click (so tests capture it) after masking every known secret."""
+    """Writes through click (so tests capture it) after masking every known secret.
+
+    A spinner or progress bar on screen is erased first and drawn again below the line, so a
+    retry warning is never glued to a spinner frame.
+    """
 
     def emit(self, record: logging.LogRecord) -> None:
         from ..redact import known_secrets, redact
@@ -19,7 +23,7 @@ class _MaskedStderr(logging.Handler):
         except Exception:  # a malformed record must not end an edit that is under way
             self.handleError(record)
             return
-        click.echo(redact(line, known_secrets(os.environ)), err=True)
+        echo_above(redact(line, known_secrets(os.environ)))
 
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:

@@ -29,9 +29,9 @@ class AsyncClient(BaseClient):
     on an ``httpx.AsyncClient`` (no threads standing in for async).
 
     ``rate_limits`` caps requests a minute: a number for every provider, or a mapping of
-    provider name to number; ``[providers.NAME] rpm`` in config fills the providers it leaves
-    out. Every attempt counts, retries included. URL answers download when awaited:
-    ``await result.image.aload()`` (or ``asave``).
+    provider name to number (``"*"``: every other provider); ``[providers.NAME] rpm`` in
+    config fills the providers it leaves out. Every attempt counts, retries included. URL
+    answers download when awaited: ``await result.image.aload()`` (or ``asave``).
     """
 
     def __init__(
@@ -83,6 +83,8 @@ class AsyncClient(BaseClient):
         if isinstance(limits, dict):
             if provider in limits:
                 return limits[provider]
+            if "*" in limits:
+                return limits["*"]
         elif limits is not None:
             return limits
         entry = self.config.providers.get(provider)

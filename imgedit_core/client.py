@@ -279,6 +279,9 @@ class BaseClient:
         provider = prepared.resolved.provider
         with _plugin_code(provider.name, "parse_response"):
             result = provider.parse_response(response, prepared.request)
+        attempts = response.extensions.get("imgedit.attempts")
+        if isinstance(attempts, int):
+            result.attempts = attempts
         log.info(
             "%s answered in %.1f s with %d image(s)",
             provider.name,

@@ -52,8 +52,7 @@ def build_multipart_edit(
         fields = default_form_fields(request)
     image_part = "image" if len(request.images) == 1 else "image[]"
     files: list[tuple[str, tuple[str, Any, str]]] = [
-        (image_part, (image.filename, image.upload(), image.media_type))
-        for image in request.images
+        (image_part, (image.filename, image.upload(), image.media_type)) for image in request.images
     ]
     if is_given(request.mask):
         mask = request.mask

@@ -135,6 +135,8 @@ class EditResult:
     background: str | None = None
     metadata: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     """Every top-level field of the answer except ``data``, unknown ones included."""
+    attempts: int = 1
+    """How many requests this answer took, retries included (set by the client)."""
 
     @property
     def image(self) -> EditedImage:

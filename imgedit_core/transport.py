@@ -157,7 +157,7 @@ class Transport(_Policy):
         attempt = 1
         while True:
             try:
-                return self._send_once(request, provider)
+                return _counted(self._send_once(request, provider), attempt)
             except APIError as exc:
                 wait = _next_wait(policy, attempt, exc, request, provider)
                 (self._sleep or _wait)(wait)
@@ -226,7 +226,7 @@ class AsyncTransport(_Policy):
             if before_attempt is not None:
                 await before_attempt()
             try:
-                return await self._asend_once(request, provider)
+                return _counted(await self._asend_once(request, provider), attempt)
             except APIError as exc:
                 wait = _next_wait(policy, attempt, exc, request, provider)
                 await _async_wait(wait)
@@ -240,6 +240,15 @@ class AsyncTransport(_Policy):
 
     async def adownload(self, url: str) -> bytes:
         return await async_download(self.async_client, url, self.max_download_bytes)
+
+
+ATTEMPTS = "imgedit.attempts"
+"""The response extension holding how many attempts the answer took."""
+
+
+def _counted(response: httpx.Response, attempt: int) -> httpx.Response:
+    response.extensions[ATTEMPTS] = attempt
+    return response
 
 
 def _next_wait(

@@ -369,3 +369,31 @@ def test_a_file_that_changes_while_it_is_sent_is_an_input_error(tmp_path: Path) 
 def _drain(upload: DiskFile) -> None:
     while upload.read(16):
         pass
+
+
+def test_results_say_how_many_attempts_they_took(api_key: str, retry_waits: list[float]) -> None:
+    async def go() -> int:
+        async with AsyncClient() as client:
+            return (await client.edit(IMAGE, "x", model="gpt-image-2")).attempts
+
+    answers = [
+        httpx.Response(503, json={"error": {"message": "busy"}}),
+        httpx.Response(200, json=ok_body()),
+    ]
+    with respx.mock() as router:
+        router.post(EDITS_URL).mock(side_effect=list(answers))
+        assert run(go()) == 2
+        router.post(EDITS_URL).mock(side_effect=list(answers))
+        with Client() as client:
+            assert client.edit(IMAGE, "x", model="gpt-image-2").attempts == 2
+        router.post(EDITS_URL).respond(200, json=ok_body())
+        with Client() as client:
+            assert client.edit(IMAGE, "x", model="gpt-image-2").attempts == 1
+
+
+def test_a_star_rate_limit_covers_the_providers_not_named() -> None:
+    client = AsyncClient(
+        config=Config(), keys=False, rate_limits={"*": 20, "cometapi-gpt-image": 5}
+    )
+    assert client.rate_limit("cometapi-gpt-image") == 5
+    assert client.rate_limit("cometapi-qwen-image-edit") == 20

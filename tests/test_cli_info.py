@@ -184,6 +184,7 @@ def test_a_broken_plugin_does_not_take_models_or_help_down() -> None:
     helped = invoke("--help")
     assert helped.exit_code == 0
     assert help_commands(helped.stdout) == [
+        "batch",
         "config",
         "edit",
         "emulator",
@@ -204,7 +205,7 @@ def test_version(flag: str) -> None:
     assert result.stdout.split() == ["imgedit,", "version", imgedit_core.__version__]
 
 
-COMMANDS = ["config", "edit", "emulator", "keys", "models", "plugins"]
+COMMANDS = ["batch", "config", "edit", "emulator", "keys", "models", "plugins"]
 
 
 def test_help_lists_the_commands() -> None:
@@ -213,6 +214,7 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     assert "COMETAPI_KEY" in result.stdout
     assert help_commands(result.stdout) == [
+        "batch",
         "config",
         "edit",
         "emulator",

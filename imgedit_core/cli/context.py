@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from ..async_client import AsyncClient
     from ..client import Client
 
 
@@ -24,3 +25,9 @@ def make_client(**kwargs: Any) -> Client:
     from ..client import Client
 
     return Client(config=config_path(), **kwargs)
+
+
+def make_async_client(**kwargs: Any) -> AsyncClient:
+    from ..async_client import AsyncClient
+
+    return AsyncClient(config=config_path(), **kwargs)

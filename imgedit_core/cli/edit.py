@@ -134,6 +134,7 @@ def edit_command(
 
         remember(api_key)
     with guarded(sends_edits=True):
+        from ..output_names import check_suffix, output_format_for
         from .context import make_client
 
         with make_client(
@@ -141,7 +142,7 @@ def edit_command(
         ) as client:
             resolved = client.resolve(model, provider)
             caps = resolved.spec.capabilities
-            fields["output_format"] = _output_format(
+            fields["output_format"] = output_format_for(
                 fields.get("output_format"),
                 output,
                 caps.output_formats,
@@ -158,7 +159,7 @@ def edit_command(
                 require_key=not dry_run,
                 **fields,
             )
-            _check_suffix(prepared, output)
+            check_suffix(prepared, output)
             if dry_run:
                 _print_dry_run(prepared, client, as_json)
                 return
@@ -233,9 +234,6 @@ def _print_dry_run(prepared: PreparedEdit, client: Client, as_json: bool) -> Non
     click.echo("(dry run: nothing was sent)")
 
 
-UNWRITABLE_SUFFIXES = frozenset({".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".ico"})
-
-
 def _check_stdout(prepared: PreparedEdit, as_json: bool) -> None:
     from ..errors import UserError
 
@@ -257,71 +255,12 @@ def _not_given() -> Any:
     return NOT_GIVEN
 
 
-def _output_format(
-    given: str | None, output: str | None, settable: frozenset[str], default: str, model: str
-) -> str | None:
-    """--output-format, else what -o's suffix asks for; a contradiction is an error."""
-    from ..errors import UserError
-    from ..media import format_for_suffix
-
-    suffix = Path(output).suffix.lower() if output and output != "-" else ""
-    wanted = format_for_suffix(suffix)
-    if wanted is None and suffix in UNWRITABLE_SUFFIXES:
-        raise UserError(
-            f"cannot write {suffix} files: imgedit saves the PNG, JPEG or WebP the model "
-            f"returns. Name the output .png, .jpg or .webp (got {output!r})."
-        )
-    if given is not None:
-        if wanted is not None and wanted != given:
-            raise UserError(
-                f"--output-format {given} contradicts the output name {output!r}; "
-                f"name the file .{given.replace('jpeg', 'jpg')} or drop --output-format."
-            )
-        return given
-    if wanted is None or wanted == default:
-        return None
-    if wanted in settable:
-        return wanted
-    raise UserError(
-        f"model {model!r} answers {default} and cannot make {wanted}; "
-        f"name the output .{default} (got {output!r})."
-    )
-
-
-def _check_suffix(prepared: PreparedEdit, output: str | None) -> None:
-    """A format from config must not contradict the output's name (WebP bytes in a .png)."""
-    from ..errors import UserError
-    from ..media import format_for_suffix
-    from ..sentinel import is_given
-
-    if not output or output == "-":
-        return
-    wanted = format_for_suffix(Path(output).suffix.lower())
-    fmt = prepared.request.output_format
-    if wanted is None or not is_given(fmt) or fmt == wanted:
-        return
-    raise UserError(
-        f"output_format={fmt!r} (from config) contradicts the output name {output!r}; name the "
-        f"file .{str(fmt).replace('jpeg', 'jpg')} or pass --output-format {wanted}."
-    )
-
-
-def _expected_media_type(prepared: PreparedEdit) -> str:
-    from ..media import FORMAT_MEDIA_TYPES
-    from ..sentinel import is_given
-
-    fmt = prepared.request.output_format
-    caps = prepared.resolved.spec.capabilities
-    name = fmt if isinstance(fmt, str) and is_given(fmt) else caps.default_output_format
-    return FORMAT_MEDIA_TYPES.get(name, "image/png")
-
-
 def _plan(prepared: PreparedEdit, output: str | None, force: bool) -> list[Path]:
-    from .outputs import check_free, plan_outputs
+    from ..output_names import check_free, expected_media_type, plan_outputs
 
     first = prepared.request.images[0].path
     count = prepared.request.expected_count()
-    paths = plan_outputs(output, first, count, _expected_media_type(prepared))
+    paths = plan_outputs(output, first, count, expected_media_type(prepared))
     check_free(paths, force=force)
     return paths
 
@@ -335,11 +274,11 @@ def _write(
     force: bool,
 ) -> list[Path]:
     from ..files import write_atomic
-    from .outputs import plan_outputs
+    from ..output_names import expected_media_type, plan_outputs
 
     if len(datas) > len(paths):  # more than asked: keep the planned names, number the rest
         first = prepared.request.images[0].path
-        more = plan_outputs(output, first, len(datas), _expected_media_type(prepared))
+        more = plan_outputs(output, first, len(datas), expected_media_type(prepared))
         paths = paths + [p for p in more if p not in paths][: len(datas) - len(paths)]
     # Fewer than asked: the planned names were checked before sending; use the first ones.
     return [write_atomic(p, d, overwrite=force) for p, d in zip(paths, datas, strict=False)]

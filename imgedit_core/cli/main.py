@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .batch import batch_command
 from .config import config_group
 from .edit import edit_command
 from .emulator import emulator_command
@@ -35,6 +36,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
     setup_logging()  # warnings from any command: one line each, secrets masked
 
 
+cli.add_command(batch_command)
 cli.add_command(config_group)
 cli.add_command(edit_command)
 cli.add_command(emulator_command)

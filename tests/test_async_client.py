@@ -397,3 +397,52 @@ def test_a_star_rate_limit_covers_the_providers_not_named() -> None:
     )
     assert client.rate_limit("cometapi-gpt-image") == 5
     assert client.rate_limit("cometapi-qwen-image-edit") == 20
+
+
+# -- the answer's body is not kept alive while the image decodes ---------------------------
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_the_answer_body_is_freed_once_parsed_without_waiting_for_gc(
+    api_key: str, flavour: str
+) -> None:
+    import gc
+    import weakref
+
+    seen: list[weakref.ref[httpx.Response]] = []
+    real_check = __import__("imgedit_core.transport", fromlist=["check_status"]).check_status
+
+    def spy(response: httpx.Response, provider: Any) -> httpx.Response:
+        seen.append(weakref.ref(response))
+        return real_check(response, provider)
+
+    async def go_async() -> Any:
+        async with AsyncClient() as client:
+            return await client.edit(IMAGE, "x", model="gpt-image-2")
+
+    gc.disable()
+    try:
+        with respx.mock(assert_all_called=False) as router, pytest.MonkeyPatch.context() as mp:
+            mp.setattr("imgedit_core.transport.check_status", spy)
+            router.post(EDITS_URL).respond(200, json=ok_body())
+            if flavour == "async":
+                result = run(go_async())
+            else:
+                with Client() as client:
+                    result = client.edit(IMAGE, "x", model="gpt-image-2")
+            router.reset()  # respx keeps its calls (and their responses) for inspection
+            alive = [ref() is not None for ref in seen]
+    finally:
+        gc.enable()
+    assert alive == [False]
+    assert result.image.data == OUT
+
+
+def test_whitespace_in_b64_still_decodes() -> None:
+    from imgedit_core.result import decode_b64_image
+
+    text = base64.b64encode(OUT).decode()
+    wrapped = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+    assert decode_b64_image(text) == decode_b64_image(wrapped) == OUT
+    with pytest.raises(InvalidResponseError, match="not valid base64"):
+        decode_b64_image(text[:-3] + "!!=")

@@ -82,3 +82,30 @@ def test_pause_holds_answers_until_resume() -> None:
         thread.join(10)
     assert [r.status_code for r in answers] == [200]
     assert [r.status for r in server.requests] == [200]
+
+
+def test_cached_repeats_skip_parsing_but_not_faults_or_auth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from imgedit_core.emulator import app
+
+    parses: list[int] = []
+    real = app._read_form
+    monkeypatch.setattr(app, "_read_form", lambda request: parses.append(1) or real(request))
+    emulator = Emulator(cache=True, created=1, faults=["ok", "ok", "503"], api_keys=[KEY])
+    image = make_image(24, 24)
+    with EmulatorServer(emulator) as server:
+        first = _post(server.base_url, "same", image)
+        second = _post(server.base_url, "same", image)  # new boundary, same request: cached
+        third = _post(server.base_url, "same", image)  # the plan's 503 still applies
+        refused = httpx.post(
+            f"{server.base_url}/images/edits",
+            headers={"Authorization": "Bearer sk-other"},
+            data={"model": "gpt-image-2", "prompt": "same", "size": "1024x1024"},
+            files={"image": ("boat.png", image, "image/png")},
+        )
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 503)
+    assert first.content == second.content
+    assert refused.status_code == 401  # the key is part of what is cached
+    assert len(parses) == 2  # the first request and the other key's; repeats come from memory
+    assert [r.fields.get("prompt") for r in server.requests] == ["same"] * 4

@@ -108,6 +108,9 @@ class Emulator:
         self.cache: dict[str, list[bytes]] | None = {} if cache else None
         """Rendered images by request digest (``cache=True``): the render is deterministic, so
         a benchmark's identical requests cost the server one render, not one each."""
+        self._replies: dict[str, Reply] = {}
+        """Whole GPT answers by raw request digest (``cache=True``): a repeat skips even the
+        multipart parsing, so a benchmark measures its clients, not the emulator."""
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -176,8 +179,10 @@ class Emulator:
         is_file = method in ("GET", "HEAD") and path.startswith(FILES_PREFIX)
         if not (is_edit or is_file):
             return self._elsewhere(method, path)
-        form = _read_form(request) if is_edit else None
-        fields = _text_fields(form)
+        key = _raw_digest(request) if is_edit and self.cache is not None else None
+        hit = self._cached_reply(key)
+        form = _read_form(request) if is_edit and hit is None else None
+        fields = hit.fields if hit is not None else _text_fields(form)
         fault = self._fault_for(request, from_plan=is_edit)
         if isinstance(fault, Reply):
             return fault.with_(fields=fields)
@@ -185,7 +190,20 @@ class Emulator:
         spec = fault.spec if fault else None
         if fault is not None and fault.kind not in AFTER_ANSWER | {"ok", "latency"}:
             return _fault_reply(fault).with_(delay=delay, fault=spec, fields=fields)
+        if hit is not None and (fault is None or fault.kind in ("ok", "latency")):
+            return hit.with_(delay=delay, fault=spec)
+        if is_edit and form is None:
+            form = _read_form(request)
         reply = self._edit(request, form, fault) if is_edit else self._file(path, fault)
+        if (
+            key is not None
+            and reply.cacheable
+            and (fault is None or fault.kind in ("ok", "latency"))
+        ):
+            with self._cache_lock:
+                if len(self._replies) >= CACHE_ENTRIES:
+                    self._replies.pop(next(iter(self._replies)))
+                self._replies[key] = reply.with_(fields=fields)
         if fault is not None and fault.kind in ("truncate", "early-close", "bad-b64"):
             reply = _damage(reply, fault)
         return reply.with_(delay=delay, fault=spec, fields=fields)
@@ -279,9 +297,10 @@ class Emulator:
                 self.cache[key] = outputs
         created = self.created if self.created is not None else int(time.time())
         if not isinstance(plan.rules, QwenModel):
+            # b64 answers stand alone (qwen's URLs point at files that expire): cacheable.
             return json_reply(
                 200, gpt_answer(plan, outputs, created=created, aggregator=self.aggregator_extras)
-            )
+            ).with_(cacheable=True)
         download_fault = fault if fault and fault.kind in ("oversize", "not-image") else None
         urls = []
         for image in outputs:
@@ -292,6 +311,12 @@ class Emulator:
             )
             urls.append(_file_url(request.url, file_id, created))
         return json_reply(200, qwen_answer(plan, outputs, urls, created=created))
+
+    def _cached_reply(self, key: str | None) -> Reply | None:
+        if key is None:
+            return None
+        with self._cache_lock:
+            return self._replies.get(key)
 
     def _cached(self, key: str | None) -> list[bytes] | None:
         if key is None or self.cache is None:
@@ -359,6 +384,19 @@ def _text_fields(form: Form | MultipartError | None) -> tuple[tuple[str, str], .
     if not isinstance(form, Form):
         return ()
     return tuple((name, values[0]) for name, values in form.fields.items() if values)
+
+
+def _raw_digest(request: httpx.Request) -> str | None:
+    """The request as sent, less its random multipart boundary, and the key it came with."""
+    content_type = request.headers.get("content-type", "")
+    _, _, boundary = content_type.partition("boundary=")
+    boundary = boundary.split(";")[0].strip().strip('"')
+    if not boundary:
+        return None
+    h = hashlib.sha256(request.headers.get("authorization", "").encode())
+    h.update(b"\0" + content_type.replace(boundary, "").encode() + b"\0")
+    h.update(request.content.replace(boundary.encode(), b""))
+    return h.hexdigest()
 
 
 def _digest(form: Form) -> str:

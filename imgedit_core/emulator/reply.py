@@ -34,6 +34,8 @@ class Reply:
     fault: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
     """The edit's text form fields (prompt, model, ...), for the request log."""
+    cacheable: bool = False
+    """A whole answer that a repeat of the request may get again (``Emulator(cache=True)``)."""
 
     @property
     def length(self) -> int:

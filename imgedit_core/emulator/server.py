@@ -146,6 +146,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes: with Nagle's algorithm on, the body waits
+    # for the client's delayed ACK (40 ms on Linux), a stall no real server adds.
+    disable_nagle_algorithm = True
     server_version = "imgedit-emulator"
     sys_version = ""
     server: _HTTPServer

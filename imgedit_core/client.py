@@ -96,6 +96,8 @@ class BaseClient:
         self._extra_plugins = tuple(extra_plugins)
         self._entry_points = entry_points
         self._registry: Registry | None = None
+        self._resolved: dict[tuple[str | None, str | None], Resolved] = {}
+        self._limits: dict[str, tuple[httpx.Timeout, RetryPolicy]] = {}
 
     def __repr__(self) -> str:
         return f"<imgedit {type(self).__name__} base_url={self._base_url!r}>"
@@ -154,6 +156,14 @@ class BaseClient:
         return self._registry
 
     def resolve(self, model: str | None = None, provider: str | None = None) -> Resolved:
+        """Which provider and model spec an edit of ``model`` gets; the same answer for the
+        client's whole life (its plugins, config and environment are fixed), so remembered."""
+        key = (model or None, provider)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(model, provider)
+        return self._resolved[key]
+
+    def _resolve(self, model: str | None, provider: str | None) -> Resolved:
         if model:
             return self.registry.resolve(model, provider)
         name = default_model(self._environ, self.config)
@@ -169,6 +179,11 @@ class BaseClient:
 
     def limits(self, provider: str) -> tuple[httpx.Timeout, RetryPolicy]:
         """The timeout and retry policy an edit through ``provider`` gets (see settings.py)."""
+        if provider not in self._limits:
+            self._limits[provider] = self._find_limits(provider)
+        return self._limits[provider]
+
+    def _find_limits(self, provider: str) -> tuple[httpx.Timeout, RetryPolicy]:
         from .transport import coerce_timeout
 
         timeout, retries = self._timeout, self._retry

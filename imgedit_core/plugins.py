@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata
 from typing import Any
 
 import attrs
@@ -91,10 +90,12 @@ def _returning(plugin: object) -> Callable[[], object]:
     return lambda: plugin
 
 
-def _entry_points() -> Sequence[metadata.EntryPoint]:
+def _entry_points() -> Sequence[Any]:
+    from .entrypoints import entry_points
+
     seen: set[tuple[str, str]] = set()
     unique = []
-    for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+    for ep in entry_points(hookspecs.ENTRY_POINT_GROUP):
         key = (ep.name, ep.value)
         if key not in seen:  # an editable install can list a distribution twice
             seen.add(key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 
 import attrs
@@ -26,6 +25,8 @@ class Resolved:
 def _close_matches(model: str, names: set[str]) -> list[str]:
     """Suggestions, case-insensitive: ``GPT-Image-2`` should point at ``gpt-image-2``."""
     by_lower = {name.lower(): name for name in names}
+    import difflib
+
     close = difflib.get_close_matches(model.lower(), by_lower, n=3, cutoff=0.5)
     return [by_lower[c] for c in close]
 

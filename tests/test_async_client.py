@@ -446,3 +446,22 @@ def test_whitespace_in_b64_still_decodes() -> None:
     assert decode_b64_image(text) == decode_b64_image(wrapped) == OUT
     with pytest.raises(InvalidResponseError, match="not valid base64"):
         decode_b64_image(text[:-3] + "!!=")
+
+
+def test_small_bodies_go_out_in_one_piece_large_ones_stream(tmp_path: Path) -> None:
+    """httpx writes each multipart field separately; a small edit is joined first (one socket
+    write instead of ~18), a large upload keeps streaming from disk."""
+    from imgedit_core.transport import SMALL_BODY, _coalesced
+
+    def request_for(size: int) -> httpx.Request:
+        path = tmp_path / f"{size}.png"
+        path.write_bytes(IMAGE + bytes(size - len(IMAGE)))
+        with Client(api_key="sk-x", keys=False, config=Config()) as client:
+            return client.prepare(path, "x", model="gpt-image-2").http_request
+
+    small = _coalesced(request_for(64 * 1024))
+    assert isinstance(small.stream, httpx.ByteStream)
+    assert len(small.content) == int(small.headers["content-length"])
+    large = _coalesced(request_for(SMALL_BODY + 1))
+    with pytest.raises(httpx.RequestNotRead):
+        _ = large.content

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -370,3 +372,77 @@ def test_client_environ_overrides_process_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("IMGEDIT_LOAD_PLUGINS", "")
     client = Client(environ={"IMGEDIT_LOAD_PLUGINS": "cometapi-gpt-image"})
     assert provider_names(client.plugins) == {"cometapi-gpt-image"}
+
+
+# -- the fast entry-point scan agrees with importlib.metadata ----------------------------------
+
+
+@pytest.mark.parametrize("group", ["imgedit", "console_scripts", "pytest11"])
+def test_fast_entry_point_scan_finds_what_importlib_metadata_finds(group: str) -> None:
+    from imgedit_core import entrypoints
+
+    fast = entrypoints._scan(group)
+    assert fast is not None, "the scan deferred to importlib.metadata on a plain venv"
+    slow = metadata.entry_points(group=group)
+    assert sorted((ep.name, ep.value) for ep in fast) == sorted((ep.name, ep.value) for ep in slow)
+    by_name = {ep.name: ep for ep in slow}
+    for ep in fast:
+        assert ep.dist is not None
+        assert (ep.dist.name, ep.dist.version) == (
+            by_name[ep.name].dist.name,
+            by_name[ep.name].dist.version,
+        )
+
+
+def test_fast_entry_points_load_like_importlib_ones() -> None:
+    from imgedit_core import entrypoints
+
+    (gpt,) = [ep for ep in entrypoints.entry_points("imgedit") if ep.name == "cometapi-gpt-image"]
+    import imgedit_cometapi_gpt.plugin
+
+    assert gpt.load() is imgedit_cometapi_gpt.plugin
+    ep = entrypoints.EntryPoint("x", "imgedit_core.cli.main:cli.name [extra]", "g", None)
+    from imgedit_core.cli.main import cli
+
+    assert ep.load() == cli.name
+
+
+def test_entry_point_sections_are_read_as_importlib_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgedit_core import entrypoints
+
+    for folder, body in (
+        (
+            "acme_plugin-1.0.dist-info",
+            "# comment\n[imgedit]\n  acme = acme.plugin  \n; other\n[other]\nno = x\n",
+        ),
+        ("Acme.Plugin-2.0.dist-info", "[imgedit]\nshadowed = acme2.plugin\n"),  # same name, later
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "entry_points.txt").write_text(body)
+        (tmp_path / folder / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: acme-plugin\nVersion: 1.0\n\nbody\n"
+        )
+    monkeypatch.setattr("sys.path", [str(tmp_path)])
+    found = entrypoints._scan("imgedit")
+    assert found is not None
+    # Two folders of one distribution name: one is read, as importlib.metadata reads one.
+    assert [(ep.name, ep.value) for ep in found] in (
+        [("acme", "acme.plugin")],
+        [("shadowed", "acme2.plugin")],
+    )
+    assert found[0].dist is not None
+    assert found[0].dist.name == "acme-plugin"
+
+
+def test_a_zip_on_the_path_defers_to_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgedit_core import entrypoints
+
+    archive = tmp_path / "bundle.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    monkeypatch.setattr("sys.path", [str(archive), *__import__("sys").path])
+    assert entrypoints._scan("imgedit") is None
+    assert {ep.name for ep in entrypoints.entry_points("imgedit")} >= {"cometapi-gpt-image"}

@@ -54,3 +54,30 @@ def test_the_check_itself_sees_heavy_imports() -> None:
     """Guards the parsing above: a module that does import httpx must be reported."""
     modules = imported_modules("import imgedit_core.transport")
     assert "httpx" in heavy_among(modules)
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """``imgedit edit`` does not pay for ``batch``'s or the emulator's command modules."""
+    modules = imported_modules(
+        "from imgedit_core.cli.main import main; import sys; "
+        "sys.argv = ['imgedit', 'edit', '--help']; main()"
+    )
+    assert "imgedit_core.cli.edit" in modules
+    others = {f"imgedit_core.cli.{name}" for name in ("batch", "emulator", "keys", "models")}
+    assert modules & others == set()
+
+
+def test_a_faster_config_folder_lookup_agrees_with_platformdirs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import platformdirs
+
+    from imgedit_core.config import user_config_dir
+
+    for value in (None, "", "   ", "/somewhere/else"):
+        if value is None:
+            monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CONFIG_HOME", value)
+        expected = platformdirs.user_config_dir("imgedit", appauthor=False)
+        assert str(user_config_dir()) == expected, value

@@ -12,18 +12,20 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 
-from imgedit_core import AsyncClient  # noqa: E402
+from imgedit_core import AsyncClient, ImageInput  # noqa: E402
 
 imported = time.perf_counter() - started
 
 
 async def main(image: str, size: str, prompt: str, edits: int, concurrency: int) -> None:
     gate = asyncio.Semaphore(concurrency)
+    upload = ImageInput.from_path(image)  # read once, as the raw script reads it once
+    upload = ImageInput.from_bytes(upload.read(), upload.filename)
     async with AsyncClient() as client:
 
         async def one() -> int:
             async with gate:
-                result = await client.edit(image, prompt, model="gpt-image-2", size=size)
+                result = await client.edit(upload, prompt, model="gpt-image-2", size=size)
                 return len(await result.images[0].aload())
 
         t0 = time.perf_counter()

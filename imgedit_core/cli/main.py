@@ -5,17 +5,38 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from .batch import batch_command
-from .config import config_group
-from .edit import edit_command
-from .emulator import emulator_command
-from .keys import keys_group
 from .logs import setup_logging
-from .models import models_command
-from .plugins import plugins_command
+
+#: Each command and where it lives: a run imports only its own command's module.
+COMMANDS: dict[str, str] = {
+    "batch": "batch:batch_command",
+    "config": "config:config_group",
+    "edit": "edit:edit_command",
+    "emulator": "emulator:emulator_command",
+    "keys": "keys:keys_group",
+    "models": "models:models_command",
+    "plugins": "plugins:plugins_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands imported when named (``imgedit edit`` never loads ``batch``); ``--help``, which
+    lists them all, imports all of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            # __import__, not importlib.import_module: -X importtime then sees the import too.
+            loaded = __import__(f"{__package__}.{module}", fromlist=[attr])
+            command = getattr(loaded, attr)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="imgedit")
 @click.option(
     "--config",
@@ -34,15 +55,6 @@ def cli(ctx: click.Context, config: str | None) -> None:
     """
     ctx.obj = {"config": config}
     setup_logging()  # warnings from any command: one line each, secrets masked
-
-
-cli.add_command(batch_command)
-cli.add_command(config_group)
-cli.add_command(edit_command)
-cli.add_command(emulator_command)
-cli.add_command(keys_group)
-cli.add_command(models_command)
-cli.add_command(plugins_command)
 
 
 def main() -> None:

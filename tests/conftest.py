@@ -33,6 +33,19 @@ _ENV = (
 )
 
 
+def installed_imgedit() -> str:
+    """The ``imgedit`` console script of the environment running the tests."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "imgedit"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("imgedit")
+    assert found, "the imgedit console script is not installed"
+    return found
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test sees the developer's keys, settings, config files or stored keys."""

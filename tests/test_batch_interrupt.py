@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import installed_imgedit
 
 from imgedit_core.emulator import Emulator, EmulatorServer
 from imgedit_core.testing import make_image
@@ -21,15 +20,6 @@ from imgedit_core.testing import make_image
 pytestmark = pytest.mark.integration
 
 PLUGINS = "cometapi-gpt-image,cometapi-qwen-image-edit"
-
-
-def imgedit() -> str:
-    beside = Path(sys.executable).parent / "imgedit"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("imgedit")
-    assert found, "the imgedit console script is not installed"
-    return found
 
 
 def sent(journal: Path) -> int:
@@ -54,7 +44,7 @@ def test_an_interrupted_batch_cancels_cleanly_and_the_rerun_continues(
     )
     out = tmp_path / "out"
     journal = out / ".imgedit-batch.jobs.jsonl"
-    command = [imgedit(), "batch", str(jobs), "--out-dir", str(out), "--concurrency", "3"]
+    command = [installed_imgedit(), "batch", str(jobs), "--out-dir", str(out), "--concurrency", "3"]
 
     with EmulatorServer(Emulator()) as server:
         env: dict[str, Any] = {

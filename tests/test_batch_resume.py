@@ -14,10 +14,8 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import installed_imgedit
 
 from imgedit_core.emulator import Emulator, EmulatorServer, RequestLog, RequestRecord
 from imgedit_core.testing import make_image
@@ -49,15 +48,6 @@ FAULTS = [
     *["ok"] * 3,
     "503",
 ]
-
-
-def imgedit() -> str:
-    beside = Path(sys.executable).parent / "imgedit"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("imgedit")
-    assert found, "the imgedit console script is not installed"
-    return found
 
 
 def journal_entries(path: Path) -> list[dict[str, Any]]:
@@ -107,7 +97,7 @@ def test_kill_9_mid_batch_then_the_rerun_edits_every_job_exactly_once(tmp_path: 
     out = tmp_path / "out"
     journal = out / ".imgedit-batch.jobs.jsonl"
     command = [
-        imgedit(),
+        installed_imgedit(),
         "batch",
         str(tmp_path / "jobs.jsonl"),
         "--out-dir",

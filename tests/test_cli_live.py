@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import installed_imgedit
 
 from imgedit_core.cli import live
 from imgedit_core.cli.live import BatchProgress, Spinner, duration, live_enabled
@@ -422,15 +422,6 @@ def test_no_spinner_for_a_dry_run_a_refused_edit_or_quiet(
 # --- the real thing: the installed CLI on a pseudo-terminal ------------------------------------
 
 
-def _imgedit() -> str:
-    beside = Path(sys.executable).parent / "imgedit"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("imgedit")
-    assert found, "the imgedit console script is not installed"
-    return found
-
-
 @pytest.fixture
 def slow_offline(tmp_path: Path, png_path: Path) -> Callable[..., tuple[int, str, str]]:
     """``imgedit edit`` as a process, offline, with the emulator answering after a delay set
@@ -451,7 +442,7 @@ def slow_offline(tmp_path: Path, png_path: Path) -> Callable[..., tuple[int, str
             "TERM": "xterm-256color",
             "PYTHONIOENCODING": "utf-8",
         }
-        argv = [_imgedit(), "edit", str(png_path), "-p", PROMPT, "--offline", *args]
+        argv = [installed_imgedit(), "edit", str(png_path), "-p", PROMPT, "--offline", *args]
         if not stderr_tty:
             done = subprocess.run(
                 argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BUILTIN_PLUGINS
+from conftest import BUILTIN_PLUGINS, installed_imgedit
 from loopback import LoopbackServer
 
 from imgedit_core.testing import make_image
@@ -21,15 +19,6 @@ pytestmark = pytest.mark.integration
 
 SENTINEL_KEY = "sk-loopback-sentinel-7f3a9c2e5b1d"
 PROMPT = "Add a small red ribbon to the paper boat"
-
-
-def _imgedit() -> str:
-    beside = Path(sys.executable).parent / "imgedit"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("imgedit")
-    assert found, "the imgedit console script is not installed"
-    return found
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def run_imgedit(
             IMGEDIT_LOAD_PLUGINS=BUILTIN_PLUGINS,  # contrib's fal also serves qwen-image-edit
         )
         done = subprocess.run(
-            [_imgedit(), *map(str, args)],
+            [installed_imgedit(), *map(str, args)],
             env=env,
             cwd=tmp_path,
             capture_output=True,

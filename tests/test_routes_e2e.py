@@ -10,15 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import installed_imgedit
 from loopback import LoopbackServer, _Answer
 
 from imgedit_core.testing import make_image
@@ -39,15 +38,6 @@ class FalServer(LoopbackServer):
         if method == "POST" and path == FAL_PATH:
             return self._edit
         return super()._answer_for(method, path)
-
-
-def _imgedit() -> str:
-    beside = Path(sys.executable).parent / "imgedit"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("imgedit")
-    assert found, "the imgedit console script is not installed"
-    return found
 
 
 def b64_answer(data: bytes) -> dict[str, Any]:
@@ -91,7 +81,7 @@ def run_imgedit(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str
             and "proxy" not in k.lower()
         }
         done = subprocess.run(
-            [_imgedit(), *map(str, args)],
+            [installed_imgedit(), *map(str, args)],
             env={**clean, "XDG_CONFIG_HOME": str(xdg), **env},
             cwd=tmp_path,
             capture_output=True,

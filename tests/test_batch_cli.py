@@ -332,6 +332,10 @@ def test_a_reworded_job_replaces_the_file_the_batch_itself_wrote(emulator: Emula
     assert statuses == {"a": "ok", "b": "skipped", "c": "skipped", "d": "skipped"}
     assert sha("out/a.png") != before
     assert edits(emulator)[-1].fields["prompt"] == "Add a blue ribbon to a"
+    assert (
+        "line 1 (a) changed since this batch wrote out/a.png; the new result will replace it"
+        in (result.stderr)
+    )
 
 
 # -- reruns: the journal's recovery cases -----------------------------------------------------

@@ -46,6 +46,9 @@ class ResumePlan:
     conflicts: list[tuple[PlannedJob, Path]] = attrs.field(factory=list)
     replace: set[Path] = attrs.field(factory=set)
     """Existing outputs a job to run may replace: ones this batch wrote, or any with --force."""
+    superseded: list[tuple[PlannedJob, Path]] = attrs.field(factory=list)
+    """Outputs this batch wrote for a job that has changed since (a reworded prompt, say):
+    the new result replaces them, and the run says so."""
     in_flight: list[PlannedJob] = attrs.field(factory=list)
     """Jobs sent in an earlier run that never got an answer recorded: maybe billed."""
     failed_before: list[PlannedJob] = attrs.field(factory=list)
@@ -140,7 +143,10 @@ def _check_run(job: PlannedJob, state: JournalState, plan: ResumePlan, force: bo
         if not path.exists():
             continue
         ours = state.written.get(path)
-        if force or (ours is not None and file_sha256(path) == ours):
+        if ours is not None and file_sha256(path) == ours:
+            plan.replace.add(path)
+            plan.superseded.append((job, path))
+        elif force:
             plan.replace.add(path)
         else:
             plan.conflicts.append((job, path))

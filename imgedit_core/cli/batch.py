@@ -416,12 +416,19 @@ def _emitter(as_json: bool) -> Any:
 
 
 def _notes(plan: ResumePlan) -> None:
+    from ..batch.outputs import display_path
     from ..batch.summary import label_list
 
     if plan.recover:
         log.warning(
             "finished saving %d output(s) an interrupted run had paid for but not yet put in place",
             len(plan.recover),
+        )
+    for job, path in plan.superseded:
+        log.warning(
+            "%s changed since this batch wrote %s; the new result will replace it",
+            job.label,
+            display_path(path),
         )
     if plan.in_flight:
         log.warning(

@@ -294,7 +294,9 @@ class BaseClient:
         provider = prepared.resolved.provider
         with _plugin_code(provider.name, "parse_response"):
             result = provider.parse_response(response, prepared.request)
-        attempts = response.extensions.get("imgedit.attempts")
+        from .transport import ATTEMPTS
+
+        attempts = response.extensions.get(ATTEMPTS)
         if isinstance(attempts, int):
             result.attempts = attempts
         log.info(

@@ -73,9 +73,19 @@ def check_folder(folder: Path) -> None:
 
 
 def output_format_for(
-    given: str | None, output: str | None, settable: frozenset[str], default: str, model: str
+    given: str | None,
+    output: str | None,
+    settable: frozenset[str],
+    default: str,
+    model: str,
+    *,
+    option: str = "--output-format ",
 ) -> str | None:
-    """--output-format, else what -o's suffix asks for; a contradiction is an error."""
+    """--output-format, else what -o's suffix asks for; a contradiction is an error.
+
+    ``option`` is how the caller's user spells the setting before its value
+    (``output_format=`` in a batch's jobs), so the message speaks their language.
+    """
 
     suffix = Path(output).suffix.lower() if output and output != "-" else ""
     wanted = format_for_suffix(suffix)
@@ -87,8 +97,8 @@ def output_format_for(
     if given is not None:
         if wanted is not None and wanted != given:
             raise UserError(
-                f"--output-format {given} contradicts the output name {output!r}; "
-                f"name the file .{given.replace('jpeg', 'jpg')} or drop --output-format."
+                f"{option}{given} contradicts the output name {output!r}; "
+                f"name the file .{given.replace('jpeg', 'jpg')} or drop {option.strip(' =')}."
             )
         return given
     if wanted is None or wanted == default:

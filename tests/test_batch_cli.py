@@ -217,8 +217,9 @@ def test_concurrency_is_bounded_and_really_overlaps(monkeypatch: pytest.MonkeyPa
     assert emulator.log.peak_concurrency() == 3
 
 
-def test_rpm_spaces_request_starts(emulator: Emulator) -> None:
-    result = batch("--concurrency", "4", "--rpm", "cometapi-gpt-image=600")
+@pytest.mark.parametrize("rpm", ["600", "cometapi-gpt-image=600"])
+def test_rpm_spaces_request_starts(emulator: Emulator, rpm: str) -> None:
+    result = batch("--concurrency", "4", "--rpm", rpm)
 
     assert result.exit_code == 0, result.stderr
     starts = sorted(r.started for r in edits(emulator))

@@ -141,17 +141,14 @@ def _plan_one(
     resolved = client.resolve(model, provider)
     caps = resolved.spec.capabilities
     hint = suffix_hint(template)
-    try:
-        fmt = output_format_for(
-            options.get("output_format"),
-            hint,
-            caps.output_formats,
-            caps.default_output_format,
-            resolved.model,
-        )
-    except UserError as exc:  # imgedit edit's words; in a batch the option is output_format
-        text = str(exc).replace("--output-format ", "output_format=")
-        raise UserError(text.replace("--output-format", "output_format")) from None
+    fmt = output_format_for(
+        options.get("output_format"),
+        hint,
+        caps.output_formats,
+        caps.default_output_format,
+        resolved.model,
+        option="output_format=",
+    )
     options.pop("output_format", None)
     if fmt is not None:
         options["output_format"] = fmt
